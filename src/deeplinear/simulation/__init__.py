@@ -1,0 +1,18 @@
+"""The finite-size engine: exact GD / online SGD of the canonical model, rank-one steps, many seeds."""
+
+from .engine import DIVERGENCE_FACTOR, seed_keys, simulate
+from .network import Arch, Params, arch_of, gd_update, gradient, init_params, output, predictor
+
+__all__ = [
+    "DIVERGENCE_FACTOR",
+    "Arch",
+    "Params",
+    "arch_of",
+    "gd_update",
+    "gradient",
+    "init_params",
+    "output",
+    "predictor",
+    "seed_keys",
+    "simulate",
+]

@@ -1,0 +1,188 @@
+"""Finite-size training of the canonical model: many seeds at once, float64, rank-one steps.
+
+``simulate(config, dim, seeds)`` trains ``seeds`` independent networks (new teacher, data and
+initial weights per seed) for T = ``config.steps`` steps and records, with the weights after t
+updates (t = 0..T):
+
+    train(t) = (1/P) sum_mu (f(x_mu) - y_mu)^2   (online SGD: on the batch of step t)
+    test(t)  = v^T Sigma v / D + sigma^2,  v = beta_star - beta(t)   (exact, no test set)
+
+A seed diverges at the first step whose loss is non-finite or above ``divergence_factor`` times
+its initial loss; it is then frozen, its later losses are NaN and the step is reported.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+from typing import Callable, NamedTuple
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+import xarray as xr  # noqa: E402
+
+from ..config import Config, resolve, sizes  # noqa: E402
+from ..data import sample_teacher, spectrum, training_set  # noqa: E402
+from ..results import make_simulation_dataset  # noqa: E402
+from .network import Arch, arch_of, gd_update, init_params, predictor  # noqa: E402
+
+__all__ = ["simulate", "initial_state", "seed_keys", "DIVERGENCE_FACTOR"]
+
+DIVERGENCE_FACTOR = 1e4
+MEMORY_BUDGET = 2e9  # bytes of per-seed arrays held at once; seeds beyond it run in chunks
+
+
+def seed_keys(seeds: int, first_seed: int = 0) -> jax.Array:
+    """One key per seed: seed i always draws the same teacher, data and weights."""
+    return jnp.stack([jax.random.PRNGKey(first_seed + i) for i in range(seeds)])
+
+
+class _Static(NamedTuple):
+    """Hashable constants of a run (jit static argument)."""
+
+    arch: Arch
+    dim: int
+    width: int
+    depth: int
+    samples: int  # P (full batch) or B (online)
+    online: bool
+    eta: float
+    noise: float
+    threshold_factor: float
+
+
+def _init(key, eig, target_var, st: _Static):
+    k_teacher, k_data, k_init = jax.random.split(key, 3)
+    beta_star = sample_teacher(k_teacher, target_var)
+    params = init_params(k_init, st.dim, st.width, st.depth)
+    if st.online:  # the key of step t's batch is fold_in(k_data, t)
+        x = jnp.zeros((0, st.dim))
+        y = jnp.zeros((0,))
+    else:
+        x, y = training_set(k_data, st.samples, eig, beta_star, st.noise)
+    return params, beta_star, x, y, k_data
+
+
+def _losses_and_direction(params, beta_star, x, y, eig, st: _Static):
+    """Train loss, test loss and e = (1/P) sum_mu (f_mu - y_mu) x_mu (network.py, eq. R1)."""
+    beta = predictor(params, st.arch)
+    v = beta_star - beta
+    test = jnp.sum(eig * v * v) / st.dim + st.noise**2
+    resid = y - x @ beta / jnp.sqrt(st.dim)  # Delta = y - f
+    train = jnp.mean(resid**2)
+    e = -(x.T @ resid) / x.shape[0]
+    return train, test, e
+
+
+def _run_steps(carry, steps, eig, st: _Static):
+    """lax.scan over training steps for one seed; carry = (params, beta_star, x, y, key, div, thr)."""
+
+    def step(carry, t):
+        params, beta_star, x_fixed, y_fixed, key, div_step, thr = carry
+        if st.online:  # a fresh batch every step
+            x, y = training_set(jax.random.fold_in(key, t), st.samples, eig, beta_star, st.noise)
+        else:
+            x, y = x_fixed, y_fixed
+        train, test, e = _losses_and_direction(params, beta_star, x, y, eig, st)
+        thr = jnp.where(t == 0, st.threshold_factor * jnp.maximum(train, test), thr)
+        bad = ~jnp.isfinite(train) | ~jnp.isfinite(test) | (train > thr) | (test > thr)
+        div_step = jnp.where((div_step < 0) & bad, t, div_step)
+        alive = div_step < 0
+        new = gd_update(params, e, st.arch, st.eta)
+        params = jax.tree_util.tree_map(lambda n, o: jnp.where(alive, n, o), new, params)
+        record = jnp.where(alive, jnp.stack([train, test]), jnp.nan)
+        return (params, beta_star, x_fixed, y_fixed, key, div_step, thr), record
+
+    return jax.lax.scan(step, carry, steps)
+
+
+@partial(jax.jit, static_argnames=("st",))
+def _init_batch(keys, eig, target_var, st: _Static):
+    params, beta_star, x, y, k_data = jax.vmap(lambda k: _init(k, eig, target_var, st))(keys)
+    n = keys.shape[0]
+    return (params, beta_star, x, y, k_data, -jnp.ones(n, dtype=jnp.int64), jnp.full(n, jnp.inf))
+
+
+@partial(jax.jit, static_argnames=("st",), donate_argnums=(0,))
+def _advance_batch(carry, steps, eig, st: _Static):
+    return jax.vmap(lambda c: _run_steps(c, steps, eig, st))(carry)
+
+
+def _seed_chunk(st: _Static, seeds: int) -> int:
+    per_seed = 8 * (st.width * st.dim + (st.depth - 1) * st.width**2 + st.samples * st.dim * (not st.online))
+    return max(1, min(seeds, int(MEMORY_BUDGET // max(per_seed, 1))))
+
+
+def _setup(config: Config, dim: int | None, divergence_factor: float = DIVERGENCE_FACTOR):
+    n = sizes(config, dim)
+    st = _Static(
+        arch=arch_of(config),
+        dim=n["D"],
+        width=n["N"],
+        depth=config.depth,
+        samples=n["B"] if config.online else n["P"],
+        online=config.online,
+        eta=float(config.eta),
+        noise=float(config.noise),
+        threshold_factor=float(divergence_factor),
+    )
+    eig, target_var = spectrum(config, st.dim)
+    return st, jnp.asarray(eig), jnp.asarray(target_var)
+
+
+def initial_state(config: Config, dim: int, seed: int = 0):
+    """(params, beta_star, X, y, eig) exactly as ``simulate`` draws them for ``seed`` (full batch)."""
+    st, eig, target_var = _setup(config, dim)
+    params, beta_star, x, y, _ = _init(jax.random.PRNGKey(seed), eig, target_var, st)
+    return params, beta_star, x, y, eig
+
+
+def simulate(
+    config: Config,
+    dim: int | None = None,
+    seeds: int | None = None,
+    *,
+    first_seed: int = 0,
+    divergence_factor: float = DIVERGENCE_FACTOR,
+    progress: Callable[[int, int], None] | None = None,
+) -> xr.Dataset:
+    """Train ``seeds`` networks of input dimension ``dim`` (defaults: config.dim, config.seeds).
+
+    Returns the Dataset of ``deeplinear.results`` (per-seed curves, mean and standard error over
+    seeds that did not diverge, divergence steps). ``progress(done, total)`` is called as
+    seed-chunks x step-chunks complete (the CLI draws a progress bar with it).
+    """
+    seeds = seeds if seeds is not None else config.seeds
+    if seeds < 1:
+        raise ValueError(f"seeds: must be >= 1 (got {seeds})")
+    st, eig, target_var = _setup(config, dim, divergence_factor)
+    dim = st.dim
+    total_steps = config.steps + 1  # losses at t = 0..T; the update after step T is discarded
+    chunk = _seed_chunk(st, seeds)
+    n_chunks = math.ceil(seeds / chunk)
+    # Step blocks only to report progress; each block is the same compiled scan.
+    block = total_steps if progress is None else max(1, math.ceil(total_steps / 20))
+    n_blocks = math.ceil(total_steps / block)
+    keys = seed_keys(n_chunks * chunk, first_seed)  # padded to whole chunks; extras are dropped
+    records, divs = [], []
+    done = 0
+    for c in range(n_chunks):
+        carry = _init_batch(keys[c * chunk : (c + 1) * chunk], eig, target_var, st)
+        parts = []
+        for b in range(n_blocks):
+            steps = jnp.arange(b * block, (b + 1) * block)
+            carry, rec = _advance_batch(carry, steps, eig, st)
+            parts.append(np.asarray(rec))
+            done += 1
+            if progress is not None:
+                progress(done, n_chunks * n_blocks)
+        records.append(np.concatenate(parts, axis=1)[:, :total_steps])
+        divs.append(np.asarray(carry[5]))
+    rec = np.concatenate(records)[:seeds]
+    div = np.concatenate(divs)[:seeds]
+    div = np.where(div >= total_steps, -1, div)  # a blow-up in the discarded padding steps
+    return make_simulation_dataset(rec[..., 0], rec[..., 1], div, resolve(config, dim) | {"seeds": seeds})

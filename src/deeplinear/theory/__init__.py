@@ -1,0 +1,15 @@
+"""The theory engine: DMFT of deep linear networks in the proportional limit (docs/theory.md).
+
+Public surface::
+
+    solve(config, order_parameters=False) -> xarray.Dataset
+    solve_batch(configs, order_parameters=False) -> list[xarray.Dataset]   # one vmapped call
+
+Covered: plain nets of any depth, full-batch GD at finite alpha, finite nu and nu = inf, any gamma0 > 0
+(and the lazy NTK limit at nu = inf), label noise, muP and NTK. Not yet: residual nets, online SGD,
+power-law spectra (these raise NotImplementedError naming the field).
+"""
+
+from ._api import DIVERGENCE_FACTOR, LAZY_GAMMA, check_supported, solve, solve_batch
+
+__all__ = ["solve", "solve_batch", "check_supported", "DIVERGENCE_FACTOR", "LAZY_GAMMA"]
