@@ -148,7 +148,7 @@ def save(ds: xr.Dataset, out_dir: str | Path, stem: str = "result", per_seed: bo
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"nc": out_dir / f"{stem}.nc", "json": out_dir / f"{stem}.json"}
-    ds.to_netcdf(paths["nc"], engine="h5netcdf")
+    ds.to_netcdf(paths["nc"], engine="netcdf4")
     paths["json"].write_text(json.dumps(to_json(ds, per_seed=per_seed), indent=1))
     return paths
 
@@ -157,5 +157,5 @@ def load(path: str | Path) -> xr.Dataset:
     path = Path(path)
     if path.suffix == ".json":
         return from_json(path.read_text())
-    with xr.open_dataset(path, engine="h5netcdf") as ds:
+    with xr.open_dataset(path, engine="netcdf4") as ds:
         return ds.load()
