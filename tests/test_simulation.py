@@ -168,3 +168,10 @@ def test_powerlaw_spectrum_normalisation():
     ds = simulate(cfg.replace(steps=2), dim=200, seeds=16)
     expected = 1 + 1 / (cfg.gamma0**2 * cfg.nu) * float(np.mean(spectrum(cfg, 200)[0]))
     assert ds.test_loss_mean[0] == pytest.approx(expected, rel=0.15)
+
+
+def test_absurd_size_refused_before_allocating():
+    from deeplinear import ConfigError
+
+    with pytest.raises(ConfigError, match="dim: D=1000000"):
+        simulate(parse_config(steps=1), dim=1_000_000, seeds=1)

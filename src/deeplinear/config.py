@@ -74,9 +74,9 @@ _RANGES = {
     "noise": "a number >= 0",
     "spectrum": "{kind: isotropic} or {kind: powerlaw, a: > 1, s: > 0}",
     "eta": "a number > 0",
-    "steps": "an integer >= 1",
-    "dim": "null, or an integer >= 2",
-    "seeds": "an integer >= 1",
+    "steps": "an integer from 1 to 10^6",
+    "dim": "null, or an integer from 2 to 10^6",
+    "seeds": "an integer from 1 to 10^5",
 }
 
 
@@ -100,9 +100,9 @@ class Config(_Strict):
     noise: float = Field(0.0, ge=0.0, allow_inf_nan=False, description="label noise sigma")
     spectrum: Spectrum = Field(default_factory=Isotropic)
     eta: float = Field(0.1, gt=0.0, allow_inf_nan=False)
-    steps: int = Field(200, ge=1, description="T")
-    dim: int | None = Field(None, ge=2, description="D, simulation only")
-    seeds: int = Field(8, ge=1)
+    steps: int = Field(200, ge=1, le=1_000_000, description="T")
+    dim: int | None = Field(None, ge=2, le=1_000_000, description="D, simulation only")
+    seeds: int = Field(8, ge=1, le=100_000)
 
     @field_validator("nu", "alpha")
     @classmethod

@@ -25,7 +25,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
-from ..config import Config, resolve, sizes  # noqa: E402
+from ..config import Config, ConfigError, resolve, sizes  # noqa: E402
 from ..data import sample_teacher, spectrum, training_set  # noqa: E402
 from ..results import make_simulation_dataset  # noqa: E402
 from .network import Arch, arch_of, gd_update, init_params, predictor  # noqa: E402
@@ -34,6 +34,7 @@ __all__ = ["simulate", "initial_state", "seed_keys", "DIVERGENCE_FACTOR"]
 
 DIVERGENCE_FACTOR = 1e4
 MEMORY_BUDGET = 2e9  # bytes of per-seed arrays held at once; seeds beyond it run in chunks
+MEMORY_LIMIT = 8e9  # one seed larger than this is refused with a clear error, not an OOM
 
 
 def seed_keys(seeds: int, first_seed: int = 0) -> jax.Array:
@@ -113,9 +114,13 @@ def _advance_batch(carry, steps, eig, st: _Static):
     return jax.lax.map(lambda c: _run_steps(c, steps, eig, st), carry)
 
 
+def _seed_bytes(st: _Static) -> int:
+    """float64 bytes a seed holds: weights, and the training set (full batch) or one batch (online)."""
+    return 8 * (st.width * st.dim + (st.depth - 1) * st.width**2 + st.samples * st.dim)
+
+
 def _seed_chunk(st: _Static, seeds: int) -> int:
-    per_seed = 8 * (st.width * st.dim + (st.depth - 1) * st.width**2 + st.samples * st.dim * (not st.online))
-    return max(1, min(seeds, int(MEMORY_BUDGET // max(per_seed, 1))))
+    return max(1, min(seeds, int(MEMORY_BUDGET // _seed_bytes(st))))
 
 
 def _setup(config: Config, dim: int | None, divergence_factor: float = DIVERGENCE_FACTOR):
@@ -159,9 +164,15 @@ def simulate(
     """
     seeds = seeds if seeds is not None else config.seeds
     if seeds < 1:
-        raise ValueError(f"seeds: must be >= 1 (got {seeds})")
+        raise ConfigError(f"seeds: must be >= 1 (got {seeds}); allowed: an integer >= 1")
     st, eig, target_var = _setup(config, dim, divergence_factor)
     dim = st.dim
+    need = _seed_bytes(st)
+    if need > MEMORY_LIMIT:
+        raise ConfigError(
+            f"dim: D={dim} (N={st.width}, {'B' if st.online else 'P'}={st.samples}, depth {st.depth}) needs "
+            f"{need / 1e9:.1f} GB per seed, over the {MEMORY_LIMIT / 1e9:.0f} GB limit; allowed: a smaller D"
+        )
     total_steps = config.steps + 1  # losses at t = 0..T; the update after step T is discarded
     chunk = _seed_chunk(st, seeds)
     n_chunks = math.ceil(seeds / chunk)
