@@ -60,3 +60,23 @@ def test_compare_writes_agreement(cfg_file, tmp_path):
     assert metrics["test_loss"]["steps"] > 0
     for name in ("loss.png", "theory.nc", "simulation.json"):
         assert (out / name).exists()
+
+
+def test_all_seeds_diverged_is_a_result(tmp_path):
+    path = tmp_path / "hot.yaml"
+    path.write_text("eta: 1.0\nsteps: 20\ndim: 40\nseeds: 2\n")
+    out = tmp_path / "hot"
+    res = runner.invoke(app, ["simulate", str(path), "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout.strip().splitlines()[0])
+    assert data["diverged"]["count"] == 2 and all(s > 0 for s in data["diverged"]["steps"])
+    assert (out / "loss.png").stat().st_size > 0
+
+
+def test_unwritable_out_and_markup_in_values(tmp_path, cfg_file):
+    res = runner.invoke(app, ["simulate", str(cfg_file), "--out", "/proc/no/such"])
+    assert res.exit_code == 2 and "--out" in res.output
+    path = tmp_path / "m.yaml"
+    path.write_text("parameterization: '[/x]'\n")
+    res = runner.invoke(app, ["simulate", str(path)])
+    assert res.exit_code == 2 and "parameterization" in res.output

@@ -11,15 +11,15 @@ from deeplinear.config import ConfigError, load_config, parse_config, resolve, s
 @pytest.mark.parametrize(
     "fields, field, allowed",
     [
-        ({"depth": 0}, "depth", "integer >= 1"),
-        ({"depth": 2.5}, "depth", "integer >= 1"),
-        ({"nu": -1}, "nu", "> 0"),
-        ({"alpha": 0}, "alpha", "> 0"),
-        ({"eta": 0}, "eta", "> 0"),
-        ({"eta": -0.1}, "eta", "> 0"),
+        ({"depth": 0}, "depth", "integer from 1"),
+        ({"depth": 2.5}, "depth", "integer from 1"),
+        ({"nu": -1}, "nu", "(0, 1e6]"),
+        ({"alpha": 0}, "alpha", "(0, 1e6]"),
+        ({"eta": 0}, "eta", "(0, 1e3]"),
+        ({"eta": -0.1}, "eta", "(0, 1e3]"),
         ({"eta": "abc"}, "eta", "number"),
-        ({"gamma0": float("nan")}, "gamma0", "> 0"),
-        ({"noise": -0.5}, "noise", ">= 0"),
+        ({"gamma0": float("nan")}, "gamma0", "(0, 1e6]"),
+        ({"noise": -0.5}, "noise", "[0, 1e6]"),
         ({"steps": 0}, "steps", "integer from 1"),
         ({"steps": 10**12}, "steps", "10^6"),
         ({"dim": 1}, "dim", "integer from 2"),
@@ -29,6 +29,9 @@ from deeplinear.config import ConfigError, load_config, parse_config, resolve, s
         ({"learning_rate": 0.1}, "learning_rate", "allowed fields"),
         ({"spectrum": {"kind": "powerlaw", "a": 0.5, "s": 1.0}}, "spectrum", "a: > 1"),
         ({"spectrum": {"kind": "unknown"}}, "spectrum", "powerlaw"),
+        ({"depth": True}, "depth", "not true"),
+        ({"gamma0": 1e300}, "gamma0", "1e6"),
+        ({"spectrum": {"kind": "isotropic", "a": 1}}, "spectrum.a", "kind, a, s"),
     ],
 )
 def test_bad_config_names_field_and_range(fields, field, allowed):

@@ -63,17 +63,17 @@ class PowerLaw(_Strict):
 Spectrum = Annotated[Union[Isotropic, PowerLaw], Field(discriminator="kind")]
 
 _RANGES = {
-    "depth": "an integer >= 1",
+    "depth": "an integer from 1 to 4096",
     "residual": "true or false",
-    "beta_res": "a number > 0",
-    "nu": "a number > 0, or .inf",
+    "beta_res": "a number in (0, 1e3]",
+    "nu": "a number in (0, 1e6], or .inf",
     "parameterization": "'mup' or 'ntk'",
-    "gamma0": "a number > 0",
-    "alpha": "a number > 0, or .inf for online SGD",
-    "batch": "null, or a number > 0 (online SGD only)",
-    "noise": "a number >= 0",
+    "gamma0": "a number in (0, 1e6]",
+    "alpha": "a number in (0, 1e6], or .inf for online SGD",
+    "batch": "null, or a number in (0, 1e6] (online SGD only)",
+    "noise": "a number in [0, 1e6]",
     "spectrum": "{kind: isotropic} or {kind: powerlaw, a: > 1, s: > 0}",
-    "eta": "a number > 0",
+    "eta": "a number in (0, 1e3]",
     "steps": "an integer from 1 to 10^6",
     "dim": "null, or an integer from 2 to 10^6",
     "seeds": "an integer from 1 to 10^5",
@@ -89,25 +89,35 @@ def _positive_or_inf(name: str, value: float) -> float:
 class Config(_Strict):
     """A deep linear network, its data and its training run (docs/model.md, 'Configuration')."""
 
-    depth: int = Field(2, ge=1, description="L, number of hidden layers")
+    depth: int = Field(2, ge=1, le=4096, description="L, number of hidden layers")
     residual: bool = False
-    beta_res: float = Field(1.0, gt=0.0, allow_inf_nan=False)
+    beta_res: float = Field(1.0, gt=0.0, le=1e3, allow_inf_nan=False)
     nu: float = Field(1.0, description="N/D")
     parameterization: Literal["mup", "ntk"] = "mup"
-    gamma0: float = Field(1.0, gt=0.0, allow_inf_nan=False)
+    gamma0: float = Field(1.0, gt=0.0, le=1e6, allow_inf_nan=False)
     alpha: float = Field(2.0, description="P/D; inf = online SGD")
-    batch: float | None = Field(None, gt=0.0, allow_inf_nan=False, description="B/D, online only")
-    noise: float = Field(0.0, ge=0.0, allow_inf_nan=False, description="label noise sigma")
+    batch: float | None = Field(None, gt=0.0, le=1e6, allow_inf_nan=False, description="B/D, online only")
+    noise: float = Field(0.0, ge=0.0, le=1e6, allow_inf_nan=False, description="label noise sigma")
     spectrum: Spectrum = Field(default_factory=Isotropic)
-    eta: float = Field(0.1, gt=0.0, allow_inf_nan=False)
+    eta: float = Field(0.1, gt=0.0, le=1e3, allow_inf_nan=False)
     steps: int = Field(200, ge=1, le=1_000_000, description="T")
     dim: int | None = Field(None, ge=2, le=1_000_000, description="D, simulation only")
     seeds: int = Field(8, ge=1, le=100_000)
 
+    @field_validator("depth", "beta_res", "nu", "gamma0", "alpha", "batch", "noise", "eta", "steps", "dim", "seeds", mode="before")
+    @classmethod
+    def _not_bool(cls, value: Any) -> Any:
+        if isinstance(value, bool):  # YAML `true` is not a number
+            raise ValueError(f"must be a number, not {str(value).lower()}")
+        return value
+
     @field_validator("nu", "alpha")
     @classmethod
     def _ratio(cls, value: float, info) -> float:
-        return _positive_or_inf(info.field_name, value)
+        value = _positive_or_inf(info.field_name, value)
+        if not math.isinf(value) and value > 1e6:
+            raise ValueError("must be at most 1e6, or .inf")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> "Config":
@@ -147,6 +157,7 @@ def _format_errors(err: ValidationError) -> str:
     lines = []
     for e in err.errors():
         loc = [str(p) for p in e["loc"] if not str(p).startswith(("function-", "tagged-union"))]
+        loc = [p for i, p in enumerate(loc) if not (i == 1 and loc[0] == "spectrum" and p in ("isotropic", "powerlaw"))]
         msg = e["msg"].removeprefix("Value error, ")
         field = ".".join(loc) if loc else msg.split(":", 1)[0]
         if not loc and ":" in msg:
@@ -154,7 +165,8 @@ def _format_errors(err: ValidationError) -> str:
         top = loc[0] if loc else field
         allowed = _RANGES.get(top, "")
         if e["type"] == "extra_forbidden":
-            msg = f"unknown field; allowed fields: {', '.join(_RANGES)}"
+            names = "kind, a, s (powerlaw) or kind (isotropic)" if top == "spectrum" else ", ".join(_RANGES)
+            msg = f"unknown field; allowed fields: {names}"
             allowed = ""
         got = e.get("input")
         got_txt = "" if e["type"] in ("extra_forbidden", "missing") or not loc else f" (got {got!r})"
@@ -181,10 +193,16 @@ def load_config(path: str | Path, **overrides: Any) -> Config:
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"config file not found: {path}")
+    if not path.is_file():
+        raise ConfigError(f"config file: {path} is not a file")
     try:
         data = yaml.safe_load(path.read_text())  # YAML is a superset of JSON
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file: {path} is not a text (UTF-8) YAML/JSON file") from None
     except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML/JSON: {err}") from None
+        where = getattr(err, "problem_mark", None)
+        at = f" (line {where.line + 1}, column {where.column + 1})" if where else ""
+        raise ConfigError(f"config file: {path} is not valid YAML/JSON{at}: {getattr(err, 'problem', err)}") from None
     overrides = {k: v for k, v in overrides.items() if v is not None}
     return parse_config(data, **overrides)
 
@@ -194,8 +212,8 @@ def sizes(config: Config, dim: int | None = None) -> dict[str, int]:
     dim = dim if dim is not None else config.dim
     if dim is None:
         raise ConfigError("dim: a simulation needs D; allowed: an integer >= 2 (set dim or --dim)")
-    if dim < 2:
-        raise ConfigError(f"dim: must be >= 2 (got {dim}); allowed: an integer >= 2")
+    if isinstance(dim, bool) or not isinstance(dim, int) or not 2 <= dim <= 1_000_000:
+        raise ConfigError(f"dim: must be an integer from 2 to 10^6 (got {dim!r})")
     if math.isinf(config.nu):
         raise ConfigError("nu: a simulation needs a finite width; allowed: a number > 0")
     out = {"D": int(dim), "N": max(1, round(config.nu * dim))}

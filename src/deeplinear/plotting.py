@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only; never needs a display
 
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
@@ -29,6 +30,11 @@ def config_title(ds: xr.Dataset) -> str:
     ]
     if c.get("noise"):
         parts.append(f"sigma={c['noise']}")
+    if c.get("residual"):
+        parts.append(f"beta_res={c['beta_res']}")
+    spectrum = c.get("spectrum", {})
+    if spectrum.get("kind", "isotropic") != "isotropic":
+        parts.append(", ".join(f"{k}={v}" for k, v in spectrum.items()))
     if "D" in c:
         parts.append(f"D={c['D']}")
     return ", ".join(parts)
@@ -37,6 +43,13 @@ def config_title(ds: xr.Dataset) -> str:
 def _draw(ax, ds: xr.Dataset, name: str, label: str, color) -> None:
     step = ds["step"].values
     mean = ds[f"{name}_mean"].values
+    if name in ds and "seed" in ds[name].dims:  # diverged seeds: thin lines up to their blow-up
+        div = np.atleast_1d(ds["diverged_step"].values)
+        for curve in ds[name].values[div >= 0]:
+            ax.plot(step, curve, ":", color=color, lw=0.8, alpha=0.6)
+            last = np.flatnonzero(np.isfinite(curve))
+            if last.size:
+                ax.plot(step[last[-1]], curve[last[-1]], "x", color=color, ms=6)
     if f"{name}_sem" in ds:  # simulation: mean +- standard error over seeds
         sem = np.nan_to_num(ds[f"{name}_sem"].values)
         ax.plot(step, mean, "o", ms=2.5, color=color, label=label, alpha=0.8)
@@ -55,14 +68,18 @@ def plot_losses(
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharex=True)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (ds, label) in enumerate(zip(datasets, labels)):
-        div = diverged_summary(ds)["count"]
-        if div:
-            label = f"{label} ({div} diverged)"
+        div = diverged_summary(ds)
+        if div["count"]:
+            label = f"{label}; {div['count']} diverged (x: last finite step)"
         for ax, name in zip(axes, ("train_loss", "test_loss")):
             _draw(ax, ds, name, label, colors[i % len(colors)])
     for ax, name in zip(axes, ("train loss", "test loss")):
-        ax.set_yscale("log")
+        ys = np.concatenate([np.ravel(line.get_ydata()) for line in ax.get_lines()] or [np.zeros(1)])
+        if np.any(np.isfinite(ys) & (ys > 0)):
+            ax.set_yscale("log")
         ax.set_xlabel("step t")
+        ax.set_xlim(0, max(int(ds["step"].values[-1]) for ds in datasets))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(name)
         ax.grid(alpha=0.3, which="both", lw=0.5)
     axes[1].legend(fontsize=8)

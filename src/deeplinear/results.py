@@ -28,6 +28,7 @@ __all__ = [
     "from_json",
     "save",
     "load",
+    "json_safe",
     "summary_stats",
 ]
 
@@ -95,6 +96,17 @@ def resolved_config(ds: xr.Dataset) -> dict[str, Any]:
     return json.loads(ds.attrs["config"])
 
 
+def json_safe(value: Any) -> Any:
+    """Strict-JSON copy: NaN and inf floats become null."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def _listed(a: Any) -> list:
     return [None if not np.isfinite(x) else float(x) for x in np.asarray(a, float).ravel()]
 
@@ -139,7 +151,15 @@ def from_json(data: dict[str, Any] | str) -> xr.Dataset:
             ds[f"{name}_sem"] = ("step", arr(data[name]["sem"]))
         if "per_seed" in data[name]:
             ds[name] = (("seed", "step"), np.array([arr(r) for r in data[name]["per_seed"]]))
-    ds["diverged_step"] = ((), -1) if data["engine"] == "theory" else ("div", np.asarray(data["diverged"]["steps"], int))
+    steps_div = list(data["diverged"]["steps"])
+    if data["engine"] == "theory":
+        ds["diverged_step"] = ((), steps_div[0] if steps_div else -1)
+    elif "train_loss" in ds:  # per-seed curves: a seed diverged where its curve turns NaN
+        bad = ~np.isfinite(ds["train_loss"].values)
+        ds["diverged_step"] = ("seed", np.where(bad.any(1), bad.argmax(1), -1))
+    else:  # only the count and steps are known, not which seed: diverged ones first
+        seeds = int(data["config"].get("seeds", len(steps_div)))
+        ds["diverged_step"] = ("seed", np.asarray(steps_div + [-1] * (seeds - len(steps_div)), int))
     return ds
 
 

@@ -34,7 +34,7 @@ __all__ = ["simulate", "initial_state", "seed_keys", "DIVERGENCE_FACTOR"]
 
 DIVERGENCE_FACTOR = 1e4
 MEMORY_BUDGET = 2e9  # bytes of per-seed arrays held at once; seeds beyond it run in chunks
-MEMORY_LIMIT = 8e9  # one seed larger than this is refused with a clear error, not an OOM
+MEMORY_LIMIT = 12e9  # one seed larger than this is refused with a clear error, not an OOM
 
 
 def seed_keys(seeds: int, first_seed: int = 0) -> jax.Array:
@@ -115,8 +115,9 @@ def _advance_batch(carry, steps, eig, st: _Static):
 
 
 def _seed_bytes(st: _Static) -> int:
-    """float64 bytes a seed holds: weights, and the training set (full batch) or one batch (online)."""
-    return 8 * (st.width * st.dim + (st.depth - 1) * st.width**2 + st.samples * st.dim)
+    """Peak float64 bytes of a seed: weights (and their update), the training set or one batch, and
+    the temporaries of drawing them (measured peak about 3x the arrays held)."""
+    return 3 * 8 * (st.width * st.dim + (st.depth - 1) * st.width**2 + st.samples * st.dim)
 
 
 def _seed_chunk(st: _Static, seeds: int) -> int:
@@ -159,12 +160,12 @@ def simulate(
     """Train ``seeds`` networks of input dimension ``dim`` (defaults: config.dim, config.seeds).
 
     Returns the Dataset of ``deeplinear.results`` (per-seed curves, mean and standard error over
-    seeds that did not diverge, divergence steps). ``progress(done, total)`` is called as
-    seed-chunks x step-chunks complete (the CLI draws a progress bar with it).
+    seeds that did not diverge, divergence steps). ``progress(done, total)`` is called in
+    seed-steps as blocks of steps complete (the CLI draws a progress bar with it).
     """
     seeds = seeds if seeds is not None else config.seeds
-    if seeds < 1:
-        raise ConfigError(f"seeds: must be >= 1 (got {seeds}); allowed: an integer >= 1")
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise ConfigError(f"seeds: must be an integer >= 1 (got {seeds!r}); allowed: an integer >= 1")
     st, eig, target_var = _setup(config, dim, divergence_factor)
     dim = st.dim
     need = _seed_bytes(st)
@@ -189,9 +190,9 @@ def simulate(
             steps = jnp.arange(b * block, (b + 1) * block)
             carry, rec = _advance_batch(carry, steps, eig, st)
             parts.append(np.asarray(rec))
-            done += 1
-            if progress is not None:
-                progress(done, n_chunks * n_blocks)
+            done += min(block, total_steps - b * block) * chunk
+            if progress is not None:  # in seed-steps
+                progress(min(done, seeds * total_steps), seeds * total_steps)
         records.append(np.concatenate(parts, axis=1)[:, :total_steps])
         divs.append(np.asarray(carry[5]))
     rec = np.concatenate(records)[:seeds]
