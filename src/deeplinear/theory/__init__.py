@@ -11,5 +11,6 @@ power-law spectra (these raise NotImplementedError naming the field).
 """
 
 from ._api import DIVERGENCE_FACTOR, LAZY_GAMMA, check_supported, solve, solve_batch
+from .optimal import OptimalEta, optimal_eta, stability_edge  # noqa: E402,F401  (issue 7)
 
 __all__ = ["solve", "solve_batch", "check_supported", "DIVERGENCE_FACTOR", "LAZY_GAMMA"]

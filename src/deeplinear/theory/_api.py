@@ -18,7 +18,7 @@ __all__ = ["solve", "solve_batch", "check_supported", "DIVERGENCE_FACTOR", "LAZY
 #: rule as the simulator, so both engines flag the same runs)
 DIVERGENCE_FACTOR = 1e4
 #: gamma0 used for the exact lazy limit (NTK at nu = inf, gamma0_effective = 0); the loss is even in
-#: gamma0 at fixed 1/(gamma0 sqrt nu), so this changes it by O(1e-16) relative (docs/theory.md, Sec. 8)
+#: gamma0 at fixed 1/(gamma0 sqrt nu), so this changes it by O(1e-16) relative (docs/theory.md, Sec. 6)
 LAZY_GAMMA = 1e-8
 
 
@@ -84,7 +84,7 @@ def _divergence(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.nda
 def _order_parameter_vars(st: _core.State, p: tuple[float, ...], n: int, first_bad: int) -> dict:
     """C and R functions (docs/theory.md, Table 2) as Dataset variables."""
     _, _, inv_alpha, _, c0, _ = p
-    st = _core.State(*(np.asarray(a) for a in st))
+    st = _core.State(*(np.array(a) for a in st))  # writable copies (NaN-masked below)
     tt, ll = ("step", "step2"), ("layer", "step", "step2")
     w = np.ones(1)  # isotropic: a single input-space type
     out = {

@@ -10,10 +10,11 @@ one row/column to every order parameter, in the causal order of Eq. (4.1)-(4.9):
 
 Layouts (n = T + 1 time points, L layers, K input-space types):
 
-* N-space, layer l (one site per layer; plain nets decouple the layers, Eq. 4.7):
+* N-space, layer l (one site per layer; plain nets decouple the layers, Sec. 2):
   sources ``[xi~^l(0..n-1), zeta~^l(0..n-1)]`` (2n columns); the readout layer's "zeta~^L" is the
   constant w^L(0), modelled as a GP with all-ones covariance (Eq. 4.8).
-  ``X[l]`` = coefficients of chi^l, ``G[l]`` = coefficients of g^l, shape (L, n, 2n).
+  ``X[l]`` = coefficients of chi^l, ``G[l]`` = coefficients of g^l, each (n, 2n); per-layer arrays are
+  kept in tuples (L is static) so that a step updates rows in place instead of copying slices.
 * D-space, per type k: sources ``[z*, zhat(0..n-1), khat(0..n-1)]`` (1 + 2n columns);
   ``V[k]``, ``U[k]`` coefficients of v and u, shape (K, n, 1 + 2n).
 * P-space: sources ``[r~(0..n-1), eps]`` (n + 1 columns); ``Dl`` coefficients of Delta.
@@ -56,10 +57,10 @@ class Types(NamedTuple):
 
 
 class State(NamedTuple):
-    X: jnp.ndarray  # (L, n, 2n) chi^l
-    G: jnp.ndarray  # (L, n, 2n) g^l
-    Cchi: jnp.ndarray  # (L, n, n)
-    Cg: jnp.ndarray  # (L, n, n)
+    X: tuple  # L x (n, 2n) chi^l
+    G: tuple  # L x (n, 2n) g^l
+    Cchi: tuple  # L x (n, n)
+    Cg: tuple  # L x (n, n)
     V: jnp.ndarray  # (K, n, 1+2n) v
     U: jnp.ndarray  # (K, n, 1+2n) u
     Ca: jnp.ndarray  # (n, n)  <lam v v>_D
@@ -76,10 +77,10 @@ def _set_rowcol(C, t, c):
 def _init(depth: int, n: int, K: int) -> State:
     z = jnp.zeros
     return State(
-        X=z((depth, n, 2 * n)),
-        G=z((depth, n, 2 * n)),
-        Cchi=z((depth, n, n)),
-        Cg=z((depth, n, n)),
+        X=tuple(z((n, 2 * n)) for _ in range(depth)),
+        G=tuple(z((n, 2 * n)) for _ in range(depth)),
+        Cchi=tuple(z((n, n)) for _ in range(depth)),
+        Cg=tuple(z((n, n)) for _ in range(depth)),
         V=z((K, n, 1 + 2 * n)),
         U=z((K, n, 1 + 2 * n)),
         Ca=z((n, n)),
@@ -91,7 +92,8 @@ def _init(depth: int, n: int, K: int) -> State:
 
 def _step(t, st: State, p: Params, ty: Types, depth: int, n: int) -> State:
     """One causal time step: Eqs. (4.1)-(4.9) evaluated at time t (docs/theory.md, Sec. 5)."""
-    X, G, Cchi, Cg, V, U, Ca, Cu, Dl, CD = st
+    X, G, Cchi, Cg = (list(a) for a in st[:4])
+    V, U, Ca, Cu, Dl, CD = st[4:]
     idx = jnp.arange(n)
     lt = (idx < t).astype(jnp.float64)  # strictly causal memory (updates of earlier steps)
     le = (idx <= t).astype(jnp.float64)  # responses that include the equal-time term
@@ -104,7 +106,7 @@ def _step(t, st: State, p: Params, ty: Types, depth: int, n: int) -> State:
         # (R^{l+1}_{g xi}, C_{g^{l+1}}); the readout is a constant with unit variance (Eq. 4.8)
         if l == depth - 1:
             return zn, ones
-        return G[l + 1, t, :n], Cg[l + 1]
+        return G[l + 1][t, :n], Cg[l + 1]
 
     # ---- backward pass, Eq. (4.6): g^l(t) = zeta~^l(t) + sum_{s<t} [R^{l+1}_{g xi} + eta gamma C_{g^{l+1}}] chi^l(s)
     for l in reversed(range(depth)):
@@ -112,13 +114,13 @@ def _step(t, st: State, p: Params, ty: Types, depth: int, n: int) -> State:
         C_be = Cu if l == 0 else Cchi[l - 1]
         k = (R_ab + eg * C_ab[t]) * lt
         grow = jnp.concatenate([zn, et]) + k @ X[l]
-        G = G.at[l, t].set(grow)
+        G[l] = G[l].at[t].set(grow)
         # C_{g^l}(t, .) needs C_be only at times < t, which are known (grow[:n] is strictly causal)
         wv = jnp.concatenate([grow[:n] @ C_be, grow[n:] @ C_ab])
-        Cg = Cg.at[l].set(_set_rowcol(Cg[l], t, G[l] @ wv))
+        Cg[l] = _set_rowcol(Cg[l], t, G[l] @ wv)
 
     # ---- D-space, Eq. (4.1)-(4.2): v(t) = sqrt(b) z* - zhat(t) - sum_{s<t} [R^1_{g xi}/gamma + eta C_{g^1}] u(s)
-    Kb = (G[0, t, :n] / p.gamma + p.eta * Cg[0, t]) * lt
+    Kb = (G[0][t, :n] / p.gamma + p.eta * Cg[0][t]) * lt
     e_z = jnp.zeros(1 + 2 * n).at[0].set(1.0)
     e_zh = jnp.concatenate([jnp.zeros(1), et, zn])
     e_kh = jnp.concatenate([jnp.zeros(1), zn, et])
@@ -156,23 +158,23 @@ def _step(t, st: State, p: Params, ty: Types, depth: int, n: int) -> State:
             R_be = p.k1 * jnp.einsum("k,kj->j", ty.w, urow[:, 1 : 1 + n])
             C_be = Cu
         else:
-            R_be, C_be = X[l - 1, t, n:], Cchi[l - 1]
+            R_be, C_be = X[l - 1][t, n:], Cchi[l - 1]
         _, C_ab = above(l)
         k = R_be * le + eg * C_be[t] * lt
         xrow = jnp.concatenate([et, zn]) + k @ G[l]
-        X = X.at[l, t].set(xrow)
+        X[l] = X[l].at[t].set(xrow)
         wv = jnp.concatenate([xrow[:n] @ C_be, xrow[n:] @ C_ab])
-        Cchi = Cchi.at[l].set(_set_rowcol(Cchi[l], t, X[l] @ wv))
+        Cchi[l] = _set_rowcol(Cchi[l], t, X[l] @ wv)
 
-    return State(X, G, Cchi, Cg, V, U, Ca, Cu, Dl, CD)
+    return State(tuple(X), tuple(G), tuple(Cchi), tuple(Cg), V, U, Ca, Cu, Dl, CD)
 
 
 def _solve(p: Params, ty: Types, depth: int, n: int, order_parameters: bool):
     st = lax.fori_loop(0, n, lambda t, s: _step(t, s, p, ty, depth, n), _init(depth, n, ty.lam.shape[0]))
     train = jnp.diagonal(st.CD)  # Eq. (4.11)
     test = jnp.diagonal(st.Ca) + p.sigma**2
-    if order_parameters:
-        return train, test, st
+    if order_parameters:  # layer-stacked for the Dataset: (L, n, .)
+        return train, test, st._replace(**{k: jnp.stack(getattr(st, k)) for k in ("X", "G", "Cchi", "Cg")})
     return train, test
 
 

@@ -1,0 +1,228 @@
+"""Theory (DMFT) vs finite-size simulation on the core grid; writes validation/core.md.
+
+    python validation/core.py            # full: 16 configs x D in (500, 1000, 2000), 32 seeds, T = 100
+    python validation/core.py --quick    # 4 configs x D in (250, 500), 16 seeds, T = 40 (smoke test; writes _cache/core_quick.md)
+    python validation/core.py --report   # only rebuild the report from the cache
+
+Resumable: every (config, D, seeds) simulation is cached in validation/_cache/ (git-ignored) as
+per-seed curves; a rerun only simulates what is missing. The report holds measured numbers only.
+
+Metrics, over the steps where the theory loss exceeds 1e-3 (the "window"), for train and test:
+  rms and max of |sim mean / theory - 1|, and max |z|, z = (sim mean - theory) / (standard error);
+  error vs D: the exponent p of a least-squares fit rms ~ D^p over the simulated D.
+Pass at the largest D: rms < 2 %, max < 5 %, |z| < 4 at every step of the window.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from deeplinear.config import parse_config
+from deeplinear.simulation import simulate
+from deeplinear.theory import solve
+
+HERE = Path(__file__).resolve().parent
+CACHE = HERE / "_cache"
+WINDOW = 1e-3
+PASS = {"rms": 0.02, "max": 0.05, "z": 4.0}
+
+# (depth, alpha, nu, gamma0, eta, noise); eta about half the lazy stability edge or less (docs/model.md)
+GRID = [
+    (1, 0.5, 0.5, 0.05, 0.05, 0.0),
+    (1, 2.0, 1.0, 1.0, 0.1, 0.0),
+    (1, 16.0, 2.0, 1.0, 0.2, 0.0),
+    (1, 2.0, 2.0, 0.05, 0.1, 0.5),
+    (1, 16.0, 0.5, 0.05, 0.1, 0.0),
+    (1, 0.5, 2.0, 1.0, 0.05, 0.0),
+    (2, 2.0, 1.0, 1.0, 0.05, 0.0),
+    (2, 0.5, 1.0, 0.05, 0.03, 0.0),
+    (2, 16.0, 2.0, 0.05, 0.1, 0.0),
+    (2, 16.0, 0.5, 1.0, 0.05, 0.0),
+    (2, 2.0, 0.5, 1.0, 0.05, 0.5),
+    (2, 0.5, 2.0, 1.0, 0.03, 0.0),
+    (3, 2.0, 1.0, 1.0, 0.03, 0.0),
+    (3, 0.5, 2.0, 0.05, 0.03, 0.0),
+    (3, 16.0, 1.0, 1.0, 0.05, 0.0),
+    (3, 2.0, 2.0, 0.05, 0.05, 0.2),
+]
+QUICK_GRID = [GRID[1], GRID[3], GRID[6], GRID[12]]
+
+
+def name(cfg: tuple) -> str:
+    depth, alpha, nu, gamma0, eta, noise = cfg
+    s = f"L{depth}_a{alpha:g}_n{nu:g}_g{gamma0:g}_e{eta:g}"
+    return s + (f"_s{noise:g}" if noise else "")
+
+
+def config_of(cfg: tuple, steps: int):
+    depth, alpha, nu, gamma0, eta, noise = cfg
+    return parse_config(dict(depth=depth, alpha=alpha, nu=nu, gamma0=gamma0, eta=eta, noise=noise, steps=steps))
+
+
+def cached_simulation(cfg: tuple, dim: int, seeds: int, steps: int) -> dict:
+    """Per-seed curves of one (config, D), from the cache or simulated now (then cached)."""
+    path = CACHE / f"{name(cfg)}_T{steps}_D{dim}_S{seeds}.npz"
+    if path.exists():
+        z = np.load(path)
+        return {k: z[k] for k in z.files}
+    t0 = time.time()
+    ds = simulate(config_of(cfg, steps), dim=dim, seeds=seeds)
+    out = {
+        "train": ds["train_loss"].values,
+        "test": ds["test_loss"].values,
+        "diverged_step": ds["diverged_step"].values,
+        "seconds": np.array(time.time() - t0),
+    }
+    CACHE.mkdir(exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, **out)
+    tmp.replace(path)  # atomic: an interrupted run leaves no half-written cache entry
+    print(f"  simulated {name(cfg)} D={dim}: {out['seconds']:.0f} s", flush=True)
+    return out
+
+
+def metrics(theory: np.ndarray, curves: np.ndarray, diverged: np.ndarray) -> dict:
+    """rms / max relative error and max |z| over the window (theory loss > WINDOW)."""
+    kept = curves[np.asarray(diverged) < 0]
+    n = kept.shape[0]
+    if n < 2:  # everything (but one seed) diverged: nothing to compare, and the row says so
+        return {"steps": 0, "rms": float("nan"), "max": float("nan"), "z": float("nan"), "seeds": n}
+    mean = kept.mean(0)
+    sem = kept.std(0, ddof=1) / math.sqrt(n)
+    win = np.isfinite(theory) & (theory > WINDOW)
+    rel = mean[win] / theory[win] - 1
+    z = (mean[win] - theory[win]) / sem[win]
+    return {
+        "steps": int(win.sum()),
+        "rms": float(np.sqrt(np.mean(rel**2))),
+        "max": float(np.max(np.abs(rel))),
+        "z": float(np.max(np.abs(z))),
+        "seeds": n,
+    }
+
+
+def fit_exponent(dims: list[int], values: list[float]) -> float:
+    if len(dims) < 2:
+        return float("nan")
+    return float(np.polyfit(np.log(dims), np.log(values), 1)[0])
+
+
+def evaluate(grid, dims, seeds, steps) -> list[dict]:
+    """Simulate what is missing (D ascending, so partial runs give every config at small D first)."""
+    theory = {name(c): solve(config_of(c, steps)) for c in grid}
+    rows = []
+    for dim in dims:
+        for c in grid:
+            th = theory[name(c)]
+            if int(th["diverged_step"]) >= 0:
+                print(f"  theory diverges for {name(c)}: skipped", flush=True)
+                continue
+            sim = cached_simulation(c, dim, seeds, steps)
+            row = {"config": name(c), "D": dim, "sim_seconds": float(sim["seconds"])}
+            for k in ("train", "test"):
+                row[k] = metrics(th[f"{k}_loss_mean"].values, sim[k], sim["diverged_step"])
+            row["diverged_seeds"] = int((sim["diverged_step"] >= 0).sum())
+            rows.append(row)
+    return rows
+
+
+def cached_rows(grid, dims, seeds, steps) -> list[dict]:
+    """Only what is in the cache (for --report while a run is going on)."""
+    rows = []
+    for dim in dims:
+        present = [c for c in grid if (CACHE / f"{name(c)}_T{steps}_D{dim}_S{seeds}.npz").exists()]
+        rows += evaluate(present, [dim], seeds, steps) if present else []
+    return rows
+
+
+def report(rows: list[dict], dims, seeds, steps, out: Path, quick: bool) -> str:
+    big = max(dims)
+    lines = [
+        "# Core validation: DMFT vs simulation" + (" (quick mode)" if quick else ""),
+        "",
+        f"Generated by `python validation/core.py{' --quick' if quick else ''}`. Plain nets, isotropic data, "
+        f"full-batch GD, T = {steps}, {seeds} seeds per D (new teacher, data and weights per seed), "
+        f"D in {list(dims)}. Only measured numbers.",
+        "",
+        f"Window: steps where the theory loss > {WINDOW:g}. rel = sim mean / theory - 1; "
+        "z = (sim mean - theory) / standard error of the seed mean. "
+        f"Pass at D = {big}: rms < {PASS['rms']:.0%}, max < {PASS['max']:.0%}, |z| < {PASS['z']:g} "
+        "(train and test). Config names: L{depth}_a{alpha}_n{nu}_g{gamma0}_e{eta}[_s{noise}].",
+        "",
+        "| config | D | window | rms train | rms test | max train | max test | max z train | max z test | diverged seeds | sim s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    by_cfg: dict[str, list[dict]] = {}
+    for r in rows:
+        by_cfg.setdefault(r["config"], []).append(r)
+    summary = []
+    for cfg_name, rs in by_cfg.items():
+        rs.sort(key=lambda r: r["D"])
+        for r in rs:
+            tr, te = r["train"], r["test"]
+            lines.append(
+                f"| {cfg_name} | {r['D']} | {te['steps']} | {tr['rms']:.4f} | {te['rms']:.4f} | {tr['max']:.4f} | "
+                f"{te['max']:.4f} | {tr['z']:.1f} | {te['z']:.1f} | {r['diverged_seeds']} | {r['sim_seconds']:.0f} |"
+            )
+        ds = [r["D"] for r in rs]
+        if len(ds) > 1:
+            p_tr = fit_exponent(ds, [r["train"]["rms"] for r in rs])
+            p_te = fit_exponent(ds, [r["test"]["rms"] for r in rs])
+            lines.append(f"| {cfg_name} | fit rms ~ D^p | | p = {p_tr:.2f} | p = {p_te:.2f} | | | | | | |")
+        last = rs[-1]
+        ok = all(
+            last[k]["rms"] < PASS["rms"] and last[k]["max"] < PASS["max"] and last[k]["z"] < PASS["z"]
+            for k in ("train", "test")
+        )
+        summary.append((cfg_name, ok, last))
+    lines += [
+        "",
+        f"## Pass/fail (criteria for D = {big}; a row at a smaller D is an interim check of the same criteria)",
+        "",
+    ]
+    for cfg_name, ok, r in summary:
+        worst = max(
+            (r[k][m] / PASS[m], f"{k} {m} = {r[k][m]:.3g}") for k in ("train", "test") for m in ("rms", "max", "z")
+        )
+        tag = "" if r["D"] == big else " (interim)"
+        lines.append(f"- {cfg_name}, D = {r['D']}{tag}: {'PASS' if ok else 'FAIL'} (tightest: {worst[1]})")
+    final = [(c, ok) for c, ok, r in summary if r["D"] == big]
+    missing = sorted(set(name(c) for c in (QUICK_GRID if quick else GRID)) - {c for c, _ in final})
+    lines += ["", f"{sum(ok for _, ok in final)} of {len(final)} configurations simulated at D = {big} pass."]
+    if missing:
+        lines.append(f"Not yet simulated at D = {big}: {', '.join(missing)}.")
+    text = "\n".join(lines) + "\n"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(text)
+    (out.with_suffix(".json")).write_text(json.dumps(rows, indent=1))
+    return text
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="smoke test: 4 configs, D in (250, 500), 16 seeds, T = 40")
+    ap.add_argument("--report", action="store_true", help="rebuild the report from cached runs only")
+    args = ap.parse_args(argv)
+    if args.quick:
+        grid, dims, seeds, steps, out = QUICK_GRID, (250, 500), 16, 40, CACHE / "core_quick.md"
+    else:
+        grid, dims, seeds, steps, out = GRID, (500, 1000, 2000), 32, 100, HERE / "core.md"
+    if args.report:
+        rows = cached_rows(grid, dims, seeds, steps)
+    else:
+        rows = []
+        for dim in dims:  # rewrite the report after each D so a long run shows progress
+            rows += evaluate(grid, [dim], seeds, steps)
+            report(rows, dims, seeds, steps, out, args.quick)
+    print(report(rows, dims, seeds, steps, out, args.quick))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
