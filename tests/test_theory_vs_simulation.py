@@ -7,10 +7,10 @@ exceeds 1e-3). Deterministic: the simulator draws seed i from a fixed key.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from deeplinear.config import parse_config
+from deeplinear.experiments import agreement
 from deeplinear.simulation import simulate
 from deeplinear.theory import solve
 
@@ -18,6 +18,7 @@ CONFIGS = {
     "rich_L1": dict(depth=1, alpha=2.0, nu=1.0, gamma0=1.0, eta=0.1),
     "lazy_L2_noise_small_alpha": dict(depth=2, alpha=0.5, nu=2.0, gamma0=0.05, eta=0.03, noise=0.5),
     "rich_L3": dict(depth=3, alpha=2.0, nu=1.0, gamma0=1.0, eta=0.03),
+    "online_L2_noise": dict(depth=2, alpha=float("inf"), batch=1.0, nu=1.0, gamma0=1.0, eta=0.05, noise=0.5),
 }
 
 
@@ -28,12 +29,7 @@ def test_theory_matches_simulation(name):
     theory = solve(config)
     sim = simulate(config, dim=300, seeds=16)
     assert int((sim["diverged_step"].values >= 0).sum()) == 0
-    for loss in ("train", "test"):
-        th = theory[f"{loss}_loss_mean"].values
-        mean = sim[f"{loss}_loss_mean"].values
-        sem = sim[f"{loss}_loss_sem"].values
-        window = th > 1e-3
-        rel = mean[window] / th[window] - 1
-        z = (mean[window] - th[window]) / sem[window]
-        assert np.sqrt(np.mean(rel**2)) < 0.15, (loss, rel)
-        assert np.max(np.abs(z)) < 5.0, (loss, z)
+    for loss, m in agreement(theory, sim).items():
+        assert m["steps"] > 10, (loss, m)
+        assert m["rms_rel"] < 0.15, (loss, m)
+        assert m["max_z"] < 5.0, (loss, m)

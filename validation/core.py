@@ -209,11 +209,19 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="smoke test: 4 configs, D in (250, 500), 16 seeds, T = 40")
     ap.add_argument("--report", action="store_true", help="rebuild the report from cached runs only")
+    ap.add_argument("--worker", action="store_true",
+                    help="a second process on another core: only fills the cache, walking the grid in reverse "
+                    "and the largest D first (the cache is per (config, D), so two processes share the work)")
     args = ap.parse_args(argv)
     if args.quick:
         grid, dims, seeds, steps, out = QUICK_GRID, (250, 500), 16, 40, CACHE / "core_quick.md"
     else:
         grid, dims, seeds, steps, out = GRID, (500, 1000, 2000), 32, 100, HERE / "core.md"
+    if args.worker:
+        for dim in reversed(dims):
+            for c in reversed(grid):
+                cached_simulation(c, dim, seeds, steps)
+        return
     if args.report:
         rows = cached_rows(grid, dims, seeds, steps)
     else:

@@ -6,7 +6,7 @@ Public surface::
     solve_batch(configs, order_parameters=False) -> list[xarray.Dataset]   # one vmapped call
 
 Covered: plain nets of any depth, full-batch GD at finite alpha, finite nu and nu = inf, any gamma0 > 0
-(and the lazy NTK limit at nu = inf), label noise, muP and NTK. Not yet: residual nets, online SGD,
+(and the lazy NTK limit at nu = inf), label noise, muP and NTK. Also online SGD (a fresh batch of B = b D samples per step). Not yet: residual nets,
 power-law spectra (these raise NotImplementedError naming the field).
 """
 

@@ -33,11 +33,6 @@ def check_supported(config: Config) -> None:
             "residual: the theory engine covers plain nets only (residual: false); residual nets couple "
             "the layers of one N-space site and are not implemented yet"
         )
-    if config.online:
-        raise NotImplementedError(
-            "alpha: online SGD (alpha: .inf with batch) is not implemented in the theory engine yet; "
-            "use a finite alpha (full-batch GD)"
-        )
     if not isinstance(config.spectrum, Isotropic):
         raise NotImplementedError(
             f"spectrum: kind '{config.spectrum.kind}' is not implemented in the theory engine yet; "
@@ -59,7 +54,9 @@ def _scalars(config: Config) -> tuple[float, ...]:
     else:
         gamma = g0
         c0 = 1.0 / (g0 * math.sqrt(config.nu)) if inv_nu else 0.0  # muP at nu = inf: no initial output
-    return (config.eta, gamma, 1.0 / config.alpha, config.noise, c0, c0 * math.sqrt(inv_nu))
+    # online SGD: the sample-space ratio is the batch b = B/D, with no memory across steps (Sec. 10)
+    inv_ratio = 1.0 / config.batch if config.online else 1.0 / config.alpha
+    return (config.eta, gamma, inv_ratio, config.noise, c0, c0 * math.sqrt(inv_nu))
 
 
 def _isotropic_types() -> _core.Types:
@@ -127,7 +124,9 @@ def solve(config: Config | dict[str, Any], order_parameters: bool = False) -> xr
     check_supported(config)
     p = _scalars(config)
     n = config.steps + 1
-    out = _core.run(_core.Params(*map(np.float64, p)), _isotropic_types(), config.depth, n, order_parameters)
+    out = _core.run(
+        _core.Params(*map(np.float64, p)), _isotropic_types(), config.depth, n, order_parameters, config.online
+    )
     st = out[2] if order_parameters else None
     return _dataset(config, out[0], out[1], st, p, order_parameters)
 
@@ -153,7 +152,7 @@ def solve_batch(configs: Iterable[Config | dict[str, Any]], order_parameters: bo
     ps = [_scalars(c) for c in configs]
     batch = _core.Params(*(np.array(col, float) for col in zip(*ps)))
     first = configs[0]
-    out = _core.run_batch(batch, _isotropic_types(), first.depth, first.steps + 1, order_parameters)
+    out = _core.run_batch(batch, _isotropic_types(), first.depth, first.steps + 1, order_parameters, first.online)
     train, test = np.asarray(out[0]), np.asarray(out[1])
     result = []
     for i, (c, p) in enumerate(zip(configs, ps)):

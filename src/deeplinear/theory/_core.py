@@ -90,8 +90,13 @@ def _init(depth: int, n: int, K: int) -> State:
     )
 
 
-def _step(t, st: State, p: Params, ty: Types, depth: int, n: int) -> State:
-    """One causal time step: Eqs. (4.1)-(4.9) evaluated at time t (docs/theory.md, Sec. 5)."""
+def _step(t, st: State, p: Params, ty: Types, depth: int, n: int, online: bool = False) -> State:
+    """One causal time step: Eqs. (4.1)-(4.9) evaluated at time t (docs/theory.md, Sec. 5).
+
+    ``online`` (a fresh batch every step, Sec. 10): the sample space has no memory, Eq. (10.1), and
+    the kappa-hat source is white with variance (C_a(t,t) + sigma^2) / b, Eq. (10.2); then
+    ``p.inv_alpha`` holds 1/b.
+    """
     X, G, Cchi, Cg = (list(a) for a in st[:4])
     V, U, Ca, Cu, Dl, CD = st[4:]
     idx = jnp.arange(n)
@@ -127,22 +132,32 @@ def _step(t, st: State, p: Params, ty: Types, depth: int, n: int) -> State:
     vrow = jnp.sqrt(ty.b)[:, None] * e_z - e_zh - jnp.einsum("s,ksj->kj", Kb, U)
     V = V.at[:, t].set(vrow)
 
+    def kappa_cov(rows, CD_now):
+        # full batch: the kappa-hat source has covariance C_Delta; online: white, diag(C_Delta), Eq. (10.2)
+        return rows * jnp.diagonal(CD_now) if online else rows @ CD_now
+
     def d_weights(rows, CD_now):
         # rows @ blockdiag(1, c0^2 C_{g^1}, C_Delta / alpha): the D-space source covariance (Eq. 4.3)
         return jnp.concatenate(
-            [rows[:, :1], p.c0**2 * rows[:, 1 : 1 + n] @ Cg[0], p.inv_alpha * rows[:, 1 + n :] @ CD_now],
+            [rows[:, :1], p.c0**2 * rows[:, 1 : 1 + n] @ Cg[0], p.inv_alpha * kappa_cov(rows[:, 1 + n :], CD_now)],
             axis=1,
         )
 
     ca = jnp.einsum("k,knj,kj->n", ty.w * ty.lam, V, d_weights(vrow, CD))
     Ca = _set_rowcol(Ca, t, ca)
 
-    # ---- P-space, Eq. (4.4): Delta(t) = r~(t) + sigma eps + (1/alpha) sum_{s<t} <sqrt(lam) dv(t)/dkhat(s)> Delta(s)
-    Kr = p.inv_alpha * jnp.einsum("k,kj->j", ty.w * jnp.sqrt(ty.lam), vrow[:, 1 + n :]) * lt
-    drow = jnp.concatenate([et, p.sigma[None]]) + Kr @ Dl
-    Dl = Dl.at[t].set(drow)
-    wd = jnp.concatenate([drow[:n] @ Ca, drow[n:]])
-    CD = _set_rowcol(CD, t, Dl @ wd)
+    if online:
+        # ---- fresh batch, Eq. (10.1): Delta(t) = r~(t) + sigma eps with no memory; batch loss C_a(t,t) + sigma^2
+        drow = jnp.concatenate([et, p.sigma[None]])
+        Dl = Dl.at[t].set(drow)
+        CD = CD.at[t, t].set(ca[t] + p.sigma**2)
+    else:
+        # ---- P-space, Eq. (4.4): Delta(t) = r~(t) + sigma eps + (1/alpha) sum_{s<t} <sqrt(lam) dv(t)/dkhat(s)> Delta(s)
+        Kr = p.inv_alpha * jnp.einsum("k,kj->j", ty.w * jnp.sqrt(ty.lam), vrow[:, 1 + n :]) * lt
+        drow = jnp.concatenate([et, p.sigma[None]]) + Kr @ Dl
+        Dl = Dl.at[t].set(drow)
+        wd = jnp.concatenate([drow[:n] @ Ca, drow[n:]])
+        CD = _set_rowcol(CD, t, Dl @ wd)
 
     # ---- D-space, Eq. (4.5): u(t) = sqrt(lam) khat(t) + lam sum_{s<=t} R_{Delta r}(t,s) v(s)
     R_Dr = drow[:n] * le
@@ -169,8 +184,8 @@ def _step(t, st: State, p: Params, ty: Types, depth: int, n: int) -> State:
     return State(tuple(X), tuple(G), tuple(Cchi), tuple(Cg), V, U, Ca, Cu, Dl, CD)
 
 
-def _solve(p: Params, ty: Types, depth: int, n: int, order_parameters: bool):
-    st = lax.fori_loop(0, n, lambda t, s: _step(t, s, p, ty, depth, n), _init(depth, n, ty.lam.shape[0]))
+def _solve(p: Params, ty: Types, depth: int, n: int, order_parameters: bool, online: bool = False):
+    st = lax.fori_loop(0, n, lambda t, s: _step(t, s, p, ty, depth, n, online), _init(depth, n, ty.lam.shape[0]))
     train = jnp.diagonal(st.CD)  # Eq. (4.11)
     test = jnp.diagonal(st.Ca) + p.sigma**2
     if order_parameters:  # layer-stacked for the Dataset: (L, n, .)
@@ -179,20 +194,20 @@ def _solve(p: Params, ty: Types, depth: int, n: int, order_parameters: bool):
 
 
 @lru_cache(maxsize=None)
-def _compiled(depth: int, n: int, order_parameters: bool, batched: bool):
+def _compiled(depth: int, n: int, order_parameters: bool, batched: bool, online: bool):
     def f(p, ty):
-        return _solve(p, ty, depth, n, order_parameters)
+        return _solve(p, ty, depth, n, order_parameters, online)
 
     if batched:
         f = jax.vmap(f, in_axes=(0, None))
     return jax.jit(f)
 
 
-def run(p: Params, ty: Types, depth: int, n: int, order_parameters: bool = False):
+def run(p: Params, ty: Types, depth: int, n: int, order_parameters: bool = False, online: bool = False):
     """Solve one configuration (jit-compiled per (depth, n)); returns (train, test[, State])."""
-    return _compiled(depth, n, order_parameters, False)(p, ty)
+    return _compiled(depth, n, order_parameters, False, online)(p, ty)
 
 
-def run_batch(p: Params, ty: Types, depth: int, n: int, order_parameters: bool = False):
+def run_batch(p: Params, ty: Types, depth: int, n: int, order_parameters: bool = False, online: bool = False):
     """Solve a batch of configurations in one vmapped call: every field of ``p`` has a leading axis."""
-    return _compiled(depth, n, order_parameters, True)(p, ty)
+    return _compiled(depth, n, order_parameters, True, online)(p, ty)
