@@ -36,9 +36,10 @@ def test_rank_one_gradient_equals_autodiff(depth, residual):
     np.testing.assert_allclose(x @ predictor(params, arch) / math.sqrt(D), output(params, x, arch), atol=1e-12)
 
 
-@pytest.mark.parametrize("residual", [False, True])
-def test_simulator_equals_autograd_loop(residual):
-    cfg = parse_config(depth=3, residual=residual, nu=1.25, alpha=1.5, gamma0=0.8, eta=0.05, noise=0.3, steps=12)
+@pytest.mark.parametrize("residual,alpha", [(False, 1.5), (True, 1.5), (False, 5.0)])
+def test_simulator_equals_autograd_loop(residual, alpha):
+    """alpha = 5 runs the Gram form of the full-batch step (engine.py, eq. G1)."""
+    cfg = parse_config(depth=3, residual=residual, nu=1.25, alpha=alpha, gamma0=0.8, eta=0.05, noise=0.3, steps=12)
     dim = 16
     params, beta_star, x, y, eig = initial_state(cfg, dim, seed=3)
     arch = arch_of(cfg)

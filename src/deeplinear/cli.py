@@ -19,13 +19,19 @@ from typing import Iterator, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from .config import Config, ConfigError, load_config, parse_config
-from .results import save, to_json
+from .results import json_safe, save, to_json
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help=__doc__.split("\n\n")[0])
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Theory (DMFT) and simulation of deep linear networks trained by gradient descent.",
+)
 err_console = Console(stderr=True)
 
 DEMO_CONFIG = {
@@ -42,8 +48,20 @@ DEMO_CONFIG = {
 
 
 def _fail(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
+
+
+def _out_dir(out: Path) -> Path:
+    """Create the output folder before any work, so a bad --out fails fast and clearly."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        _fail(f"--out: cannot write to {out} ({err.strerror or err}); allowed: a writable folder")
+    return out
 
 
 def _load(path: Path, **overrides) -> Config:
@@ -89,12 +107,13 @@ def progress_bar(description: str, show: bool = True) -> Iterator:
 def _emit(ds, out: Optional[Path], as_json: bool, title_label: str) -> None:
     from .plotting import plot_losses
 
+    if as_json:
+        sys.stdout.write(json.dumps(to_json(ds)) + "\n")
+        sys.stdout.flush()
     if out is not None:
         paths = save(ds, out)
         plot_losses([ds], [title_label], out / "loss.png")
         err_console.print(f"wrote {paths['nc']}, {paths['json']}, {out / 'loss.png'}", highlight=False)
-    if as_json:
-        sys.stdout.write(json.dumps(to_json(ds)) + "\n")
 
 
 @app.command()
@@ -111,6 +130,7 @@ def simulate(
     cfg = _load(config, dim=dim, seeds=seeds)
     if cfg.dim is None:
         _fail("dim: a simulation needs D; allowed: an integer >= 2 (set dim in the config or --dim)")
+    _out_dir(out)
     try:
         with progress_bar(f"simulating D={cfg.dim}, {cfg.seeds} seeds") as update:
             ds = run(cfg, progress=update)
@@ -129,6 +149,7 @@ def theory(
     from .theory import solve
 
     cfg = _load(config)
+    _out_dir(out)
     try:
         ds = solve(cfg)
     except (ConfigError, NotImplementedError) as err:
@@ -141,6 +162,9 @@ def _agreement_table(metrics: dict) -> Table:
     for col in ("loss", "steps", "rms rel err", "max rel err", "max |z|"):
         table.add_column(col)
     for name, m in metrics.items():
+        if not m["steps"]:
+            table.add_row(name, "0", "-", "-", "- (no comparable steps: diverged?)")
+            continue
         table.add_row(name, str(m["steps"]), f"{m['rms_rel']:.3%}", f"{m['max_rel']:.3%}", f"{m['max_z']:.2f}")
     return table
 
@@ -150,15 +174,15 @@ def run_compare(cfg: Config, out: Path) -> dict:
     from .experiments import compare as compare_run
     from .plotting import plot_losses
 
+    _out_dir(out)
     try:
         with progress_bar(f"simulating D={cfg.dim}, {cfg.seeds} seeds") as update:
             th, sim, metrics = compare_run(cfg, cfg.dim, cfg.seeds, progress=update)
     except (ConfigError, NotImplementedError) as err:
         _fail(str(err))
-    out.mkdir(parents=True, exist_ok=True)
     save(th, out, stem="theory")
     save(sim, out, stem="simulation")
-    (out / "agreement.json").write_text(json.dumps(metrics, indent=1))
+    (out / "agreement.json").write_text(json.dumps(json_safe(metrics), indent=1))
     plot_losses([th, sim], ["theory (DMFT)", f"simulation, mean ± sem of {cfg.seeds} seeds"], out / "loss.png")
     err_console.print(_agreement_table(metrics))
     err_console.print(f"wrote {out}/loss.png, theory.nc/.json, simulation.nc/.json, agreement.json", highlight=False)
@@ -186,6 +210,96 @@ def demo(out: Path = typer.Option(Path("results/demo"), "--out", help="output fo
     (Path(out)).mkdir(parents=True, exist_ok=True)
     (Path(out) / "config.json").write_text(json.dumps(DEMO_CONFIG, indent=1))
     run_compare(cfg, out)
+
+
+# ---- sweeps and learning-rate transfer (issue 7) ------------------------------------------------
+@app.command()
+def sweep(
+    spec: Path = typer.Argument(..., help="sweep file: base config + axes (see deeplinear/sweep_spec.py)"),
+    engine: str = typer.Option("theory", "--engine", help="theory | simulation"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="dask.distributed scheduler address"),
+    out: Path = typer.Option(Path("results/sweep"), "--out", help="output folder (resumable)"),
+) -> None:
+    """Run (or resume) a sweep; writes OUT/sweep.nc and one file per point under OUT/points/."""
+    from .sweep import run_sweep
+    from .sweep_spec import load_sweep
+
+    try:
+        parsed = load_sweep(spec)
+        with progress_bar(f"{engine} sweep") as update:
+            run_sweep(parsed, engine=engine, scheduler=scheduler, out=out, progress=update)
+    except (ConfigError, NotImplementedError) as err:
+        _fail(str(err))
+    err_console.print(f"wrote {out / 'sweep.nc'}", highlight=False)
+
+
+@app.command()
+def transfer(
+    result: Path = typer.Argument(..., help="a sweep result (sweep.nc) with an eta axis"),
+    out: Path = typer.Option(Path("results/transfer"), "--out", help="output folder"),
+    width: str = typer.Option("nu", "--width", help="the width axis (or depth)"),
+    train: bool = typer.Option(False, "--train", help="score by the train loss instead of the test loss"),
+) -> None:
+    """Optimal eta per width: transfer.json, transfer.png (loss vs eta, eta* vs width)."""
+    from .experiments.transfer import transfer_summary
+    from .experiments.transfer_plot import plot_transfer
+    from .results import load
+
+    if not result.exists():
+        _fail(f"sweep result not found: {result}")
+    ds = load(result)
+    which = "train" if train else "test"
+    try:
+        summary = transfer_summary(ds, width_dim=width, which=which)
+    except (ValueError, KeyError) as err:
+        _fail(str(err))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "transfer.json").write_text(json.dumps(summary, indent=1))
+    plot_transfer(ds, out / "transfer.png", width_dim=width, which=which)
+    table = Table(title=f"optimal eta ({which} loss at step {summary['step']})")
+    for col in ("where", width, "eta*", "bracket", "edge", "diverged", "exponent"):
+        table.add_column(col)
+    for row in summary["rows"]:
+        where = ", ".join(f"{k}={v}" for k, v in row["where"].items())
+        p = row.get("fit", {}).get("exponent")
+        for o in row["optima"]:
+            eta = o["eta_opt"]
+            table.add_row(where, str(o.get(width)), "-" if eta is None else f"{eta:.4g}",
+                          f"[{o['eta_lo']}, {o['eta_hi']}]", {-1: "low", 1: "high"}.get(o["edge"], ""),
+                          str(o["n_diverged"]), "-" if p is None else f"{p:+.3f}")
+    err_console.print(table)
+    err_console.print(f"wrote {out / 'transfer.json'}, {out / 'transfer.png'}", highlight=False)
+
+
+experiment_app = typer.Typer(no_args_is_help=True, help="Named experiments (data files and figures).")
+app.add_typer(experiment_app, name="experiment")
+
+
+@experiment_app.command("width-transfer")
+def width_transfer(
+    out: Path = typer.Option(Path("results/width_transfer"), "--out", help="output folder (resumable)"),
+    quick: bool = typer.Option(False, "--quick", help="CI-sized version (seconds to minutes)"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="dask.distributed scheduler address"),
+) -> None:
+    """muP vs NTK: optimal eta across widths nu = 0.25..16, depth 2 and 3, alpha 4 and online."""
+    from .experiments.width_transfer import run_width_transfer
+
+    bars = []  # one Rich bar per sweep; the sweeps run one after another, so close the last first
+
+    def progress(name: str):
+        while bars:
+            bars.pop().__exit__(None, None, None)
+        bars.append(progress_bar(name))
+        return bars[-1].__enter__()
+
+    try:
+        summary = run_width_transfer(out, quick=quick, scheduler=scheduler, progress=progress)
+    finally:
+        for bar in bars:
+            bar.__exit__(None, None, None)
+    for name, why in summary["skipped"].items():
+        err_console.print(f"{name}: skipped ({why})", highlight=False)
+    err_console.print(f"wrote {out / 'summary.json'} and one sweep.nc + figure per sweep", highlight=False)
 
 
 def main() -> None:  # pragma: no cover

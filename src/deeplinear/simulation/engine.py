@@ -35,6 +35,7 @@ __all__ = ["simulate", "initial_state", "seed_keys", "DIVERGENCE_FACTOR"]
 DIVERGENCE_FACTOR = 1e4
 MEMORY_BUDGET = 2e9  # bytes of per-seed arrays held at once; seeds beyond it run in chunks
 MEMORY_LIMIT = 12e9  # one seed larger than this is refused with a clear error, not an OOM
+GRAM_RATIO = 4  # alpha at and above which a step reads the D x D Gram matrix, not the P x D data
 
 
 def seed_keys(seeds: int, first_seed: int = 0) -> jax.Array:
@@ -43,20 +44,26 @@ def seed_keys(seeds: int, first_seed: int = 0) -> jax.Array:
 
 
 class _Static(NamedTuple):
-    """Hashable constants of a run (jit static argument)."""
+    """Shapes and switches of a run (jit static argument: a new value compiles anew)."""
 
-    arch: Arch
     dim: int
     width: int
     depth: int
     samples: int  # P (full batch) or B (online)
     online: bool
-    eta: float
-    noise: float
-    threshold_factor: float
+    gram: bool  # full batch with P >= GRAM_RATIO * D: keep X^T X / P (D x D) instead of X (P x D)
 
 
-def _init(key, eig, target_var, st: _Static):
+class _Hyper(NamedTuple):
+    """Scalars of a run, traced (a sweep over them reuses one compiled program)."""
+
+    arch: Arch
+    eta: jax.Array
+    noise: jax.Array
+    threshold_factor: jax.Array
+
+
+def _init(key, eig, target_var, st: _Static, hp: _Hyper):
     k_teacher, k_data, k_init = jax.random.split(key, 3)
     beta_star = sample_teacher(k_teacher, target_var)
     params = init_params(k_init, st.dim, st.width, st.depth)
@@ -64,36 +71,49 @@ def _init(key, eig, target_var, st: _Static):
         x = jnp.zeros((0, st.dim))
         y = jnp.zeros((0,))
     else:
-        x, y = training_set(k_data, st.samples, eig, beta_star, st.noise)
+        x, y = training_set(k_data, st.samples, eig, beta_star, hp.noise)
+        if st.gram:  # (X^T X / P, [X^T y / P, y.y / P]): all a full-batch step needs (eq. G1)
+            x, y = (x.T @ x) / st.samples, jnp.append(y @ x, y @ y) / st.samples
     return params, beta_star, x, y, k_data
 
 
-def _losses_and_direction(params, beta_star, x, y, eig, st: _Static):
-    """Train loss, test loss and e = (1/P) sum_mu (f_mu - y_mu) x_mu (network.py, eq. R1)."""
-    beta = predictor(params, st.arch)
+def _losses_and_direction(params, beta_star, x, y, eig, st: _Static, hp: _Hyper):
+    """Train loss, test loss and e = (1/P) sum_mu (f_mu - y_mu) x_mu (network.py, eq. R1).
+
+    With the Gram form (eq. G1), K = X^T X / P, c = X^T y / P, q = y.y / P:
+        e = K beta / sqrt(D) - c,   train = q - 2 c.beta / sqrt(D) + beta.K beta / D,
+    which reads D^2 numbers per step instead of 2 P D (exact; the expansion loses only
+    ~1e-16 * q / train of relative precision in the train loss).
+    """
+    beta = predictor(params, hp.arch)
     v = beta_star - beta
-    test = jnp.sum(eig * v * v) / st.dim + st.noise**2
+    test = jnp.sum(eig * v * v) / st.dim + hp.noise**2
+    if st.gram:
+        k_beta = x @ beta / jnp.sqrt(st.dim)
+        c, q = y[:-1], y[-1]
+        train = q - 2 * c @ beta / jnp.sqrt(st.dim) + beta @ k_beta / jnp.sqrt(st.dim)
+        return train, test, k_beta - c
     resid = y - x @ beta / jnp.sqrt(st.dim)  # Delta = y - f
     train = jnp.mean(resid**2)
     e = -(resid @ x) / x.shape[0]  # -X^T Delta / P, as a row product (fast on XLA:CPU)
     return train, test, e
 
 
-def _run_steps(carry, steps, eig, st: _Static):
+def _run_steps(carry, steps, eig, st: _Static, hp: _Hyper):
     """lax.scan over training steps for one seed; carry = (params, beta_star, x, y, key, div, thr)."""
 
     def step(carry, t):
         params, beta_star, x_fixed, y_fixed, key, div_step, thr = carry
         if st.online:  # a fresh batch every step
-            x, y = training_set(jax.random.fold_in(key, t), st.samples, eig, beta_star, st.noise)
+            x, y = training_set(jax.random.fold_in(key, t), st.samples, eig, beta_star, hp.noise)
         else:
             x, y = x_fixed, y_fixed
-        train, test, e = _losses_and_direction(params, beta_star, x, y, eig, st)
-        thr = jnp.where(t == 0, st.threshold_factor * jnp.maximum(train, test), thr)
+        train, test, e = _losses_and_direction(params, beta_star, x, y, eig, st, hp)
+        thr = jnp.where(t == 0, hp.threshold_factor * jnp.maximum(train, test), thr)
         bad = ~jnp.isfinite(train) | ~jnp.isfinite(test) | (train > thr) | (test > thr)
         div_step = jnp.where((div_step < 0) & bad, t, div_step)
         alive = div_step < 0
-        params = gd_update(params, e, st.arch, st.eta * alive)  # a diverged seed stops moving
+        params = gd_update(params, e, hp.arch, hp.eta * alive)  # a diverged seed stops moving
         record = jnp.where(alive, jnp.stack([train, test]), jnp.nan)
         return (params, beta_star, x_fixed, y_fixed, key, div_step, thr), record
 
@@ -101,17 +121,17 @@ def _run_steps(carry, steps, eig, st: _Static):
 
 
 @partial(jax.jit, static_argnames=("st",))
-def _init_batch(keys, eig, target_var, st: _Static):
-    params, beta_star, x, y, k_data = jax.vmap(lambda k: _init(k, eig, target_var, st))(keys)
+def _init_batch(keys, eig, target_var, hp: _Hyper, st: _Static):
+    params, beta_star, x, y, k_data = jax.vmap(lambda k: _init(k, eig, target_var, st, hp))(keys)
     n = keys.shape[0]
     return (params, beta_star, x, y, k_data, -jnp.ones(n, dtype=jnp.int64), jnp.full(n, jnp.inf))
 
 
 @partial(jax.jit, static_argnames=("st",), donate_argnums=(0,))
-def _advance_batch(carry, steps, eig, st: _Static):
+def _advance_batch(carry, steps, eig, hp: _Hyper, st: _Static):
     # seeds one after another inside one compiled call: batched matrix-vector products
     # (vmap) are slower on XLA:CPU than a loop of plain ones
-    return jax.lax.map(lambda c: _run_steps(c, steps, eig, st), carry)
+    return jax.lax.map(lambda c: _run_steps(c, steps, eig, st, hp), carry)
 
 
 def _seed_bytes(st: _Static) -> int:
@@ -127,24 +147,28 @@ def _seed_chunk(st: _Static, seeds: int) -> int:
 def _setup(config: Config, dim: int | None, divergence_factor: float = DIVERGENCE_FACTOR):
     n = sizes(config, dim)
     st = _Static(
-        arch=arch_of(config),
         dim=n["D"],
         width=n["N"],
         depth=config.depth,
         samples=n["B"] if config.online else n["P"],
         online=config.online,
-        eta=float(config.eta),
-        noise=float(config.noise),
-        threshold_factor=float(divergence_factor),
+        gram=(not config.online) and n["P"] >= GRAM_RATIO * n["D"],
+    )
+    f64 = partial(jnp.asarray, dtype=jnp.float64)
+    hp = _Hyper(
+        arch=Arch(*map(f64, arch_of(config))),
+        eta=f64(config.eta),
+        noise=f64(config.noise),
+        threshold_factor=f64(divergence_factor),
     )
     eig, target_var = spectrum(config, st.dim)
-    return st, jnp.asarray(eig), jnp.asarray(target_var)
+    return st, hp, jnp.asarray(eig), jnp.asarray(target_var)
 
 
 def initial_state(config: Config, dim: int, seed: int = 0):
     """(params, beta_star, X, y, eig) exactly as ``simulate`` draws them for ``seed`` (full batch)."""
-    st, eig, target_var = _setup(config, dim)
-    params, beta_star, x, y, _ = _init(jax.random.PRNGKey(seed), eig, target_var, st)
+    st, hp, eig, target_var = _setup(config, dim)
+    params, beta_star, x, y, _ = _init(jax.random.PRNGKey(seed), eig, target_var, st._replace(gram=False), hp)
     return params, beta_star, x, y, eig
 
 
@@ -166,7 +190,7 @@ def simulate(
     seeds = seeds if seeds is not None else config.seeds
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise ConfigError(f"seeds: must be an integer >= 1 (got {seeds!r}); allowed: an integer >= 1")
-    st, eig, target_var = _setup(config, dim, divergence_factor)
+    st, hp, eig, target_var = _setup(config, dim, divergence_factor)
     dim = st.dim
     need = _seed_bytes(st)
     if need > MEMORY_LIMIT:
@@ -184,11 +208,11 @@ def simulate(
     records, divs = [], []
     done = 0
     for c in range(n_chunks):
-        carry = _init_batch(keys[c * chunk : (c + 1) * chunk], eig, target_var, st)
+        carry = _init_batch(keys[c * chunk : (c + 1) * chunk], eig, target_var, hp, st)
         parts = []
         for b in range(n_blocks):
             steps = jnp.arange(b * block, (b + 1) * block)
-            carry, rec = _advance_batch(carry, steps, eig, st)
+            carry, rec = _advance_batch(carry, steps, eig, hp, st)
             parts.append(np.asarray(rec))
             done += min(block, total_steps - b * block) * chunk
             if progress is not None:  # in seed-steps

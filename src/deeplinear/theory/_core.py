@@ -34,7 +34,9 @@ jax.config.update("jax_enable_x64", True)  # float64 before any array is made
 import jax.numpy as jnp  # noqa: E402
 from jax import lax  # noqa: E402
 
-__all__ = ["Params", "Types", "State", "run", "run_batch"]
+__all__ = ["Params", "Types", "State", "run", "run_batch", "VMAP_CHUNK"]
+
+VMAP_CHUNK = 2  # configs vmapped together inside run_batch
 
 
 class Params(NamedTuple):
@@ -199,7 +201,13 @@ def _compiled(depth: int, n: int, order_parameters: bool, batched: bool, online:
         return _solve(p, ty, depth, n, order_parameters, online)
 
     if batched:
-        f = jax.vmap(f, in_axes=(0, None))
+        one = f
+
+        def f(p, ty):
+            # vmap in chunks of VMAP_CHUNK inside one compiled call: a full-width vmap keeps every
+            # config's T x T arrays live at once and falls out of cache (slower than one by one on CPU)
+            return lax.map(lambda q: one(q, ty), p, batch_size=VMAP_CHUNK)
+
     return jax.jit(f)
 
 

@@ -17,7 +17,8 @@ The search, all in x = log eta:
 1. Upper bound: the stability edge *of the theory at this T*: the largest eta whose curve does not
    diverge within T steps (the rule of ``solve``: loss above DIVERGENCE_FACTOR times its initial
    value, or not finite), found by doubling/halving from the lazy edge ``2 / lambda_max`` of the
-   infinite-width initial kernel, (L+1) (1 + alpha^-1/2)^2 for isotropic data (Marchenko-Pastur edge),
+   infinite-width initial kernel, (L+1) (1 + alpha^-1/2)^2 for isotropic data (Marchenko-Pastur edge;
+   online SGD: the batch ratio b in place of alpha),
    then bisection in log eta to a relative width ``edge_rtol``. At finite nu and gamma0 the true
    edge differs from the lazy one, which is only the starting guess.
 2. Bracket: a log grid of ``grid`` points on [edge / ``span``, edge]; the best grid point and its
@@ -72,18 +73,18 @@ class OptimalEta:
     iterations: int
 
 
-def _loss(x, p: _core.Params, ty: _core.Types, depth: int, n: int, which: str):
+def _loss(x, p: _core.Params, ty: _core.Types, depth: int, n: int, which: str, online: bool):
     """Loss after T steps as a function of x = log eta (a traced scalar)."""
-    train, test = _core._solve(p._replace(eta=jnp.exp(x)), ty, depth, n, False)
+    train, test = _core._solve(p._replace(eta=jnp.exp(x)), ty, depth, n, False, online)
     return (test if which == "test" else train)[n - 1]
 
 
 @lru_cache(maxsize=None)
-def _compiled(depth: int, n: int, which: str, mode: str):
+def _compiled(depth: int, n: int, which: str, mode: str, online: bool):
     """Jitted (L, dL/dx) at x = log eta: forward mode (jax.jvp) or reverse mode (jax.value_and_grad)."""
 
     def f(x, p, ty):
-        return _loss(x, p, ty, depth, n, which)
+        return _loss(x, p, ty, depth, n, which, online)
 
     if mode == "reverse":
         return jax.jit(jax.value_and_grad(f))
@@ -94,20 +95,22 @@ def _setup(config: Config | dict[str, Any]):
     config = _as_config(config)
     check_supported(config)
     p = _core.Params(*map(np.float64, _scalars(config)))
-    return config, p, _isotropic_types(), config.depth, config.steps + 1
+    return config, p, _isotropic_types(), config.depth, config.steps + 1, config.online
 
 
 def loss_derivatives(config: Config | dict[str, Any], eta: float, which: Which = "test",
                      mode: Literal["forward", "reverse"] = "forward") -> tuple[float, float]:
     """(L, dL/dlog eta) after T steps at ``eta``, by forward mode (jax.jvp) or reverse mode (jax.grad)."""
-    config, p, ty, depth, n = _setup(config)
-    value, grad = _compiled(depth, n, which, mode)(math.log(eta), p, ty)
+    config, p, ty, depth, n, online = _setup(config)
+    value, grad = _compiled(depth, n, which, mode, online)(math.log(eta), p, ty)
     return float(value), float(grad)
 
 
 def lazy_edge(config: Config) -> float:
-    """2 / lambda_max of the infinite-width lazy kernel (L+1) Sigma_hat on isotropic data (MP edge)."""
-    top = (1.0 + 1.0 / math.sqrt(config.alpha)) ** 2 if not config.online else 1.0
+    """2 / lambda_max of the infinite-width lazy kernel (L+1) Sigma_hat on isotropic data (MP edge);
+    online SGD: Sigma_hat of one batch, ratio b = B/D instead of alpha."""
+    ratio = config.batch if config.online else config.alpha
+    top = (1.0 + 1.0 / math.sqrt(ratio)) ** 2
     return 2.0 / ((config.depth + 1) * top)
 
 
@@ -153,9 +156,9 @@ def optimal_eta(
     edge_rtol: float = 0.01,
 ) -> OptimalEta:
     """The learning rate minimising the loss after T steps (module docstring); ``eta_max`` skips step 1."""
-    config, p, ty, depth, n = _setup(config)
+    config, p, ty, depth, n, online = _setup(config)
     edge = eta_max if eta_max is not None else stability_edge(config, edge_rtol)[0]
-    fg = _compiled(depth, n, which, "forward")
+    fg = _compiled(depth, n, which, "forward", online)
 
     def at(x):
         f, g = fg(x, p, ty)

@@ -1,0 +1,90 @@
+"""Does the optimal learning rate transfer across width? muP (gamma0 fixed) against NTK (gamma0 = gamma/sqrt(nu)).
+
+Sweeps (deeplinear.sweep) over parameterization x depth x nu x eta, eta on a log2 grid from 0.004 to
+past divergence (1.024; docs/model.md: eta = 1 diverges everywhere), gamma0 = gamma = 1 (so both
+parameterisations coincide at nu = 1), for
+
+* full-batch GD at alpha = 4: theory (DMFT) and simulation (D = 128, N = nu D, P = 4 D);
+* online SGD (alpha = inf, batch b = B/D = 1): theory and simulation. A theory sweep the engine does
+  not cover (``check_supported`` raises NotImplementedError, as it did for online SGD before the
+  theory supported it) is skipped, the reason recorded in the summary, and the simulation still runs.
+
+Each sweep is resumable (OUT/<name>/points) and written to OUT/<name>/sweep.nc; the transfer figure to
+OUT/<name>.png, and all optima with fitted width exponents to OUT/summary.json.
+``quick=True`` is the CI-sized version (depth 2, two widths, four learning rates, D = 16, T = 10).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+from ..config import parse_config
+from ..sweep import run_sweep
+from .transfer import transfer_summary
+from .transfer_plot import plot_transfer
+
+__all__ = ["sweeps", "run_width_transfer"]
+
+ETA_GRID = {"log2": [0.004, 1.1]}  # 0.004 * 2^k up to 1.024
+WIDTHS = {"log2": [0.25, 16.0]}
+#: the score is the loss after T steps; without label noise the loss falls exponentially to 0 and by
+#: ~100 steps the best learning rates sit at float64 rounding (1e-14), so T is kept short
+T = 20
+
+
+def sweeps(quick: bool = False) -> dict[str, tuple[str, dict[str, Any]]]:
+    """name -> (engine, sweep mapping) of the experiment."""
+    base = {"gamma0": 1.0, "noise": 0.0, "steps": 10 if quick else T}
+    axes = {
+        "parameterization": ["mup", "ntk"],
+        "depth": [2] if quick else [2, 3],
+        "nu": [0.5, 2.0] if quick else WIDTHS,
+        "eta": {"logspace": [0.016, 1.024, 4]} if quick else ETA_GRID,
+    }
+    sim = {"dim": 16 if quick else 128, "seeds": 2 if quick else 4}
+    gd, online = {"alpha": 4.0}, {"alpha": float("inf"), "batch": 1.0}
+    return {
+        "theory_alpha4": ("theory", {"base": {**base, **gd}, "axes": axes}),
+        "simulation_alpha4": ("simulation", {"base": {**base, **gd, **sim}, "axes": axes}),
+        "theory_online": ("theory", {"base": {**base, **online}, "axes": axes}),
+        "simulation_online": ("simulation", {"base": {**base, **online, **sim}, "axes": axes}),
+    }
+
+
+def _theory_supports(spec: dict[str, Any]) -> str | None:
+    """None if the theory covers the sweep's base config, else the reason it does not."""
+    from ..theory import check_supported
+
+    try:
+        check_supported(parse_config(spec["base"]))
+    except NotImplementedError as err:
+        return str(err)
+    return None
+
+
+def run_width_transfer(
+    out: str | Path,
+    quick: bool = False,
+    scheduler: Any = None,
+    progress: Callable[[str], Callable[[int, int], None]] | None = None,
+) -> dict[str, Any]:
+    """Run (or resume) every sweep, write data, figures and OUT/summary.json; returns the summary.
+
+    ``progress(name)`` may return a ``(done, total)`` callback for that sweep.
+    """
+    out = Path(out)
+    summary: dict[str, Any] = {"quick": quick, "sweeps": {}, "skipped": {}}
+    for name, (engine, spec) in sweeps(quick).items():
+        reason = _theory_supports(spec) if engine == "theory" else None
+        if reason is not None:
+            summary["skipped"][name] = f"theory not available, simulation only: {reason}"
+            continue
+        cb = progress(name) if progress is not None else None
+        ds = run_sweep(spec, engine=engine, scheduler=scheduler, out=out / name, progress=cb)
+        plot_transfer(ds, out / f"{name}.png", title=f"{name}: loss after T={spec['base']['steps']} steps")
+        summary["sweeps"][name] = {"engine": engine, "file": str(out / name / "sweep.nc"),
+                                   "figure": str(out / f"{name}.png"), **transfer_summary(ds)}
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    return summary
