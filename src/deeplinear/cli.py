@@ -280,6 +280,8 @@ def width_transfer(
     out: Path = typer.Option(Path("results/width_transfer"), "--out", help="output folder (resumable)"),
     quick: bool = typer.Option(False, "--quick", help="CI-sized version (seconds to minutes)"),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="dask.distributed scheduler address"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1,
+                                          help="local simulation processes (default: 1 with --quick, else one per CPU)"),
 ) -> None:
     """muP vs NTK: optimal eta across widths nu = 0.25..16, depth 2 and 3, alpha 4 and online."""
     from .experiments.width_transfer import run_width_transfer
@@ -293,13 +295,35 @@ def width_transfer(
         return bars[-1].__enter__()
 
     try:
-        summary = run_width_transfer(out, quick=quick, scheduler=scheduler, progress=progress)
+        summary = run_width_transfer(out, quick=quick, scheduler=scheduler, progress=progress, workers=workers)
     finally:
         for bar in bars:
             bar.__exit__(None, None, None)
     for name, why in summary["skipped"].items():
         err_console.print(f"{name}: skipped ({why})", highlight=False)
     err_console.print(f"wrote {out / 'summary.json'} and one sweep.nc + figure per sweep", highlight=False)
+
+
+@experiment_app.command("data-reuse")
+def data_reuse(
+    out: Path = typer.Option(Path("results/data_reuse"), "--out", help="output folder"),
+    quick: bool = typer.Option(False, "--quick", help="CI-sized version (seconds)"),
+) -> None:
+    """Online SGD (b = 0.25, 1, 4) vs full-batch GD (alpha = 0.5, 1, 4), with and without label noise."""
+    from .experiments.data_reuse import DEFAULT, QUICK, run_data_reuse
+
+    _out_dir(out)
+    with progress_bar("data-reuse runs") as update:
+        ds = run_data_reuse(QUICK if quick else DEFAULT, out, progress=update)
+    table = Table(title="theory vs simulation: rms relative error (steps with theory loss > 1e-3)")
+    for col in ("noise", "regime", "train", "test"):
+        table.add_column(col)
+    for noise in ds["noise"].values:
+        for regime in ds["regime"].values:
+            r = ds["rms_rel_error"].sel(noise=noise, regime=regime).values
+            table.add_row(f"{noise:g}", str(regime), f"{r[0]:.2%}", f"{r[1]:.2%}")
+    err_console.print(table)
+    err_console.print(f"wrote {out}/data_reuse.nc, curves.png, alpha_scan.png", highlight=False)
 
 
 def main() -> None:  # pragma: no cover
