@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import time
 from functools import partial
 from pathlib import Path
 
@@ -21,16 +20,7 @@ from deeplinear import parse_config, simulate
 from deeplinear.simulation import arch_of
 from deeplinear.simulation.engine import initial_state
 from deeplinear.simulation.reference import autograd_step
-
-
-def time_best(fn, repeats: int) -> float:
-    fn()  # compile / warm up
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+from _timing import best_time  # benchmarks/_timing.py
 
 
 def autograd_run(config, dim: int, seeds: int):
@@ -65,12 +55,12 @@ def main() -> None:
     args = parser.parse_args()
 
     cfg = parse_config(depth=2, nu=1.0, alpha=1.0, eta=0.05, steps=args.steps)
-    ours = time_best(lambda: simulate(cfg, dim=args.dim, seeds=args.seeds), args.repeats)
-    plain = time_best(autograd_run(cfg, args.dim, args.seeds), args.repeats)
+    ours = best_time(lambda: simulate(cfg, dim=args.dim, seeds=args.seeds), args.repeats)
+    plain = best_time(autograd_run(cfg, args.dim, args.seeds), args.repeats)
     ratio = plain / ours
 
     big = cfg.replace(steps=50)
-    t_big = time_best(lambda: simulate(big, dim=args.big_dim, seeds=1), 1)
+    t_big = best_time(lambda: simulate(big, dim=args.big_dim, seeds=1), 1)
     steps_per_s = (big.steps + 1) / t_big
 
     lines = [

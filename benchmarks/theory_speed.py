@@ -15,23 +15,12 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import time
 from pathlib import Path
 
 import numpy as np
+from _timing import best_time  # benchmarks/_timing.py
 
 HERE = Path(__file__).resolve().parent
-
-
-def timed(fn, repeat: int) -> float:
-    """Best wall time of ``repeat`` calls after one warm-up call (which compiles)."""
-    fn()
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def main(argv=None) -> None:
@@ -72,14 +61,14 @@ def main(argv=None) -> None:
     ]
     for depth in (1, 2, 4):
         c = cfg(depth=depth, steps=200)
-        lines.append(f"| {depth} | {timed(lambda: solve(c), args.repeat):.3f} |")
+        lines.append(f"| {depth} | {best_time(lambda: solve(c), args.repeat):.3f} |")
         print(lines[-1], flush=True)
 
     lines += ["", "## 2. Horizon at depth 2", "", "| T | solve [s] |", "|---|---|"]
     ts, secs = [100, 200, 400, 800], []
     for steps in ts:
         c = cfg(depth=2, steps=steps)
-        secs.append(timed(lambda: solve(c), 1 if steps >= 800 else args.repeat))
+        secs.append(best_time(lambda: solve(c), 1 if steps >= 800 else args.repeat))
         lines.append(f"| {steps} | {secs[-1]:.3f} |")
         print(lines[-1], flush=True)
     p_all = np.polyfit(np.log(ts), np.log(secs), 1)[0]
@@ -88,8 +77,8 @@ def main(argv=None) -> None:
 
     lines += ["", f"## 3. Theory vs simulation (depth 2, T = 200, D = {args.sim_dim})", ""]
     c = cfg(depth=2, steps=200)
-    t_th = timed(lambda: solve(c), args.repeat)
-    t_sim = timed(lambda: simulate(c, dim=args.sim_dim, seeds=1), 1)
+    t_th = best_time(lambda: solve(c), args.repeat)
+    t_sim = best_time(lambda: simulate(c, dim=args.sim_dim, seeds=1), 1)
     lines += [
         "| engine | wall [s] |",
         "|---|---|",
@@ -103,8 +92,8 @@ def main(argv=None) -> None:
     lines += ["", "## 4. Batch of 32 learning rates (depth 2, T = 200)", ""]
     etas = np.linspace(0.01, 0.08, 32)
     configs = [cfg(depth=2, steps=200, eta=float(e)) for e in etas]
-    t_batch = timed(lambda: solve_batch(configs), args.repeat)
-    t_sep = timed(lambda: [solve(x) for x in configs], 1)
+    t_batch = best_time(lambda: solve_batch(configs), args.repeat)
+    t_sep = best_time(lambda: [solve(x) for x in configs], 1)
     lines += [
         "| method | wall [s] |",
         "|---|---|",

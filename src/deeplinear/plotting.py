@@ -16,7 +16,7 @@ import xarray as xr  # noqa: E402
 
 from .results import diverged_summary, resolved_config  # noqa: E402
 
-__all__ = ["plot_losses", "config_title"]
+__all__ = ["plot_losses", "config_title", "save_figure"]
 
 
 def config_title(ds: xr.Dataset) -> str:
@@ -84,9 +84,14 @@ def plot_losses(
         ax.grid(alpha=0.3, which="both", lw=0.5)
     axes[1].legend(fontsize=8)
     fig.suptitle(title or config_title(datasets[0]), fontsize=10)
+    return save_figure(fig, path, dpi=130)
+
+
+def save_figure(fig, path: str | Path, dpi: int = 110) -> Path:
+    """Lay out, write (creating the folder) and close a figure."""
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)
     return path

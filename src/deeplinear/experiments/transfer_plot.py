@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ..plotting import plt
+from ..plotting import plt, save_figure
 from .transfer import fit_exponent, optimum, score, usable
 
 __all__ = ["plot_transfer"]
@@ -81,9 +81,4 @@ def plot_transfer(ds: xr.Dataset, path: str | Path, width_dim: str = "nu", eta_d
             _width_panel(axes[r, 1], opt.isel(sel), width_dim)
             axes[r, 1].set_title(_label(named), fontsize=9)
     fig.suptitle(title or f"learning-rate transfer ({ds.attrs.get('engine', '')})", fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
