@@ -16,6 +16,7 @@ import numpy as np
 
 from deeplinear.config import parse_config
 from deeplinear.theory import solve, solve_batch
+from deeplinear.theory._core import VMAP_CHUNK
 
 POINTS = 64
 BASE = dict(depth=2, alpha=2.0, nu=1.0, gamma0=1.0, steps=100)
@@ -54,6 +55,11 @@ T = {BASE['steps']}, eta log-spaced 0.004 .. 0.5.
 | **ratio separate / batched** | **{t_serial / t_batched:.2f}x** |
 | first call, `solve` (compile + 1 solve) | {first_serial:.2f} |
 | first call, `solve_batch` (compile + {POINTS} solves) | {first_batched:.2f} |
+
+On this machine the one vmapped call is {'faster' if t_serial > t_batched else 'slower'} than the separate calls
+(ratio {t_serial / t_batched:.2f}): on one CPU device `solve_batch` maps over the configurations in vmapped
+chunks of {VMAP_CHUNK} (`theory._core.VMAP_CHUNK`) (a sequential loop over pairs), and its first
+call compiles longer than `solve`'s.
 
 Largest |difference| of the test-loss curves between the two: {same:.1e} (not bit-identical: the
 vmapped program is a different XLA computation; the sweep therefore fixes its batches from the sweep

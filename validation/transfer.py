@@ -1,26 +1,28 @@
-"""Learning-rate transfer, measured: theory vs simulation optima, and optimal_eta vs a dense grid.
+"""Learning-rate transfer, measured: theory vs simulation optima across width, and optimal_eta vs a dense grid.
 
-    python validation/transfer.py            # writes validation/transfer.md (+ .json)
-    python validation/transfer.py --quick    # smaller (D = 32, 2 seeds, 3 widths; writes _cache/transfer_quick.md)
+    python validation/transfer.py                                  # writes validation/transfer.md (+ .json, .png)
+    python validation/transfer.py --out results/width_transfer_full  # reuse that run's points
+    python validation/transfer.py --part report                    # only rewrite the report from the .json
 
-Part 1, width transfer (depth 2, alpha 4, gamma0 = gamma = 1, T = 20 steps, test loss): sweeps over
-parameterization (muP, NTK) x nu x eta (log2 grid 0.004 .. 1.024), theory (DMFT) and simulation
-(D = 128, N = nu D, 4 seeds), plus the same sweeps at the midpoints 0.004 * 2^(k + 1/2) from 0.045 to 0.36
-(so a factor sqrt 2 around the optima). Optimum per width from each (parabolic fit in log eta around the best
-grid point, deeplinear.experiments.transfer) and from optimal_eta (theory, continuous, autodiff); how
-far it moves = max / min over widths, and the fitted exponent eta* ∝ nu^p.
+Part 1, width transfer = `deeplinear experiment width-transfer` (deeplinear.experiments.width_transfer):
+muP (gamma0 fixed = 1) vs NTK (gamma0 = 1/sqrt(nu)), nu = 0.25 .. 16 (factor 2), depth 2 and 3,
+full-batch alpha = 4 and online SGD (b = 1), eta = 0.004 * 2^k up to 1.024, score = test loss at
+T = 20 (noiseless: at T = 20 the best losses are still far above float64 rounding), theory (DMFT) and
+simulation (D = 128, N = nu D, 4 seeds). Optimum per width: parabola through the best grid point and
+its neighbours in (log eta, log loss) (deeplinear.experiments.transfer); how far it moves = max / min
+over widths; exponent p of a least-squares fit eta* ∝ nu^p (edge optima left out).
 
 Part 2, optimal_eta against a dense grid on 5 configurations (theory): 241 log-spaced etas on
 [edge / 100, edge] (2 % spacing, edge = the theory's stability edge at T); pass if |eta* / eta_grid - 1| < 5 %.
 
-Resumable: every sweep point is cached under validation/_cache/transfer/ (git-ignored).
+Resumable: every sweep point is cached under OUT (default validation/_cache/transfer/width_transfer,
+git-ignored).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from pathlib import Path
 
@@ -28,8 +30,10 @@ import numpy as np
 import xarray as xr
 
 from deeplinear.config import parse_config
-from deeplinear.experiments.transfer import fit_exponent, optimum
-from deeplinear.experiments.transfer_plot import plot_transfer
+from deeplinear.experiments.transfer import optimum, score, transfer_summary, usable
+from deeplinear.experiments.width_transfer import T, run_width_transfer, sweeps
+from deeplinear.plotting import plt
+from deeplinear.results import load
 from deeplinear.sweep import run_sweep
 from deeplinear.theory import solve
 from deeplinear.theory.optimal import optimal_eta, stability_edge
@@ -37,9 +41,8 @@ from deeplinear.theory.optimal import optimal_eta, stability_edge
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / "_cache" / "transfer"
 TOL = 0.05
-#: noiseless, alpha = 4: the loss falls exponentially to 0 and after ~100 steps the best ones sit at float64
-#: rounding (1e-14, even slightly negative), so the score is the loss after 20 steps
-T = 20
+OUT = CACHE / "width_transfer"
+FINE = 4  # theory eta points per octave in the fine sweep
 
 CONFIGS = [  # part 2
     dict(depth=1, alpha=2.0, nu=1.0, gamma0=1.0, steps=50),
@@ -50,58 +53,90 @@ CONFIGS = [  # part 2
 ]
 
 
-def width_spec(quick: bool) -> dict:
-    return {
-        "base": {"depth": 2, "alpha": 4.0, "gamma0": 1.0, "steps": T,
-                 "dim": 32 if quick else 128, "seeds": 2 if quick else 4},
-        "axes": {"parameterization": ["mup", "ntk"],
-                 "nu": [0.25, 1.0, 4.0] if quick else [0.25, 1.0, 4.0, 16.0],
-                 "eta": {"log2": [0.004, 1.1]}},
-        "chunk": 36,
-    }
-
-
-def midpoints(spec: dict) -> dict:
-    """The same sweep at the geometric midpoints of the eta grid around the optima (0.045 .. 0.36)."""
-    return {**spec, "axes": {**spec["axes"], "eta": {"log2": [0.004 * 2**3.5, 0.37]}}}
-
-
-def sweep_both(spec: dict, engine: str, tag: str) -> xr.Dataset:
-    """The factor-2 grid and its midpoints, merged along eta (each sweep cached and resumable)."""
-    parts = [run_sweep(s, engine=engine, out=CACHE / f"width_{engine}_{tag}{suffix}", workers=1)
-             for s, suffix in ((spec, ""), (midpoints(spec), "_mid"))]
-    return xr.concat(parts, dim="eta", combine_attrs="override").sortby("eta")
-
-
-def part1(quick: bool) -> dict:
-    spec = width_spec(quick)
-    tag = "quick" if quick else "full"
-    out = {"spec": spec}
-    for engine in ("theory", "simulation"):
+def part1(out: Path) -> dict:
+    """Run (or resume) the width-transfer experiment; the optima per sweep, as in its summary.json."""
+    first = out / "summary.json"  # the run that computed the points: its sweep times (a resumed run's are ~0)
+    computed = json.loads(first.read_text()).get("seconds", {}) if first.exists() else {}
+    t0 = time.time()
+    summary = run_width_transfer(out, workers=1)
+    summary["seconds"] = {k: max(v, computed.get(k, 0.0)) for k, v in summary["seconds"].items()}
+    summary["seconds_this_run"] = round(time.time() - t0, 1)
+    summary["fine"] = {}
+    for name, (engine, spec) in sweeps(False).items():
+        if engine != "theory" or name not in summary["sweeps"]:
+            continue
         t0 = time.time()
-        ds = sweep_both(spec, engine, tag)
-        out[f"{engine}_seconds"] = round(time.time() - t0, 1)
-        plot_transfer(ds, HERE / f"transfer_{engine}{'_quick' if quick else ''}.png",
-                      title=f"{engine}: depth 2, alpha 4, test loss at T = {T}")
-        opt = optimum(ds)
-        fit = fit_exponent(opt)
-        out[engine] = {
-            p: {"eta_opt": opt["eta_opt"].sel(parameterization=p).values.tolist(),
-                "edge": opt["edge"].sel(parameterization=p).values.tolist(),
-                "n_diverged": opt["n_diverged"].sel(parameterization=p).values.tolist(),
-                "exponent": float(fit["exponent"].sel(parameterization=p)),
-                "spread": float(fit["spread"].sel(parameterization=p))}
-            for p in ("mup", "ntk")
-        }
-    base = parse_config(spec["base"])
-    autodiff = {}
-    for p in ("mup", "ntk"):
-        etas = [optimal_eta(base.replace(parameterization=p, nu=nu)).eta for nu in spec["axes"]["nu"]]
-        w = np.log(spec["axes"]["nu"])
-        autodiff[p] = {"eta_opt": etas, "exponent": float(np.polyfit(w, np.log(etas), 1)[0]),
-                       "spread": max(etas) / min(etas)}
-    out["theory_autodiff"] = autodiff
-    return out
+        ds = run_sweep(fine(spec), engine="theory", out=out / f"{name}_fine")
+        summary["fine"][name] = transfer_summary(ds)
+        summary["seconds"][f"{name}_fine"] = round(time.time() - t0, 1)
+    summary["out"] = str(out)
+    summary["specs"] = {name: spec for name, (_, spec) in sweeps(False).items()}
+    figure(out, HERE / "transfer_width.png")
+    return summary
+
+
+def fine(spec: dict) -> dict:
+    """The theory sweep on a grid 4 per octave (0.004 * 2^(k/4) up to 1.024): a finer estimate, cheap for the theory."""
+    return {**spec, "axes": {**spec["axes"], "eta": {"log2": [0.004, 1.1, FINE]}}}
+
+
+def _curves(ds: xr.Dataset, **sel):
+    loss, ok = score(ds).sel(**sel), usable(ds).sel(**sel)
+    return loss.where(ok)
+
+
+def figure(out: Path, path: Path, depth: int = 2) -> None:
+    """Headline figure: rows alpha 4 / online; columns muP loss vs eta, NTK loss vs eta, eta* vs nu.
+
+    Lines: theory; markers: simulation (mean over seeds); colour: width.
+    """
+    rows = [("alpha4", "full batch, alpha = 4"), ("online", "online SGD, b = 1")]
+    fig, axes = plt.subplots(len(rows), 3, figsize=(13, 7.2), squeeze=False)
+    for r, (tag, label) in enumerate(rows):
+        th_path, sim_path = out / f"theory_{tag}_fine" / "sweep.nc", out / f"simulation_{tag}" / "sweep.nc"
+        if not th_path.exists():
+            th_path = out / f"theory_{tag}" / "sweep.nc"
+        th = load(th_path) if th_path.exists() else None
+        sim = load(sim_path) if sim_path.exists() else None
+        ref = th if th is not None else sim
+        if ref is None:
+            continue
+        nus = ref["nu"].values
+        colors = plt.cm.viridis(np.linspace(0, 0.9, len(nus)))
+        for c, p in enumerate(("mup", "ntk")):
+            ax = axes[r, c]
+            for j, nu in enumerate(nus):
+                if th is not None:
+                    y = _curves(th, parameterization=p, depth=depth, nu=nu)
+                    ax.plot(y["eta"], y, "-", color=colors[j], lw=1.3, label=f"nu={nu:g}")
+                if sim is not None:
+                    y = _curves(sim, parameterization=p, depth=depth, nu=nu)
+                    ax.plot(y["eta"], y, "o", color=colors[j], ms=3.5, mfc="none")
+            ax.set(xscale="log", yscale="log", xlabel="eta", ylabel=f"test loss at T = {T}",
+                   title=f"{'muP' if p == 'mup' else 'NTK'}, depth {depth}, {label}")
+            ax.grid(alpha=0.3, lw=0.5)
+            ax.xaxis.set_minor_formatter(plt.NullFormatter())
+            if r == 0 and c == 0:
+                ax.legend(fontsize=7, title="lines: theory, o: simulation", title_fontsize=7)
+        ax = axes[r, 2]
+        for ds, src, mk, ls in ((th, "theory", ".", "-"), (sim, "simulation", "o", "--")):
+            if ds is None:
+                continue
+            opt = optimum(ds).sel(depth=depth)
+            for p, col in (("mup", "C0"), ("ntk", "C3")):
+                o = opt.sel(parameterization=p)
+                good = o["edge"].values == 0
+                ax.plot(nus[good], o["eta_opt"].values[good], mk + ls, color=col, ms=5, mfc="none" if src == "simulation" else col,
+                        label=f"{'muP' if p == 'mup' else 'NTK'}, {src}")
+        ax.set(xscale="log", yscale="log", xlabel="nu = N / D", ylabel="optimal eta", title=f"eta* vs width, depth {depth}")
+        ax.set_xscale("log", base=2)
+        ax.grid(alpha=0.3, which="both", lw=0.5)
+        ax.legend(fontsize=7)
+    fig.suptitle("Learning-rate transfer across width: muP (gamma0 = 1) vs NTK (gamma0 = 1/sqrt(nu)); "
+                 "simulation D = 128", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
 
 
 def part2() -> list[dict]:
@@ -125,51 +160,66 @@ def part2() -> list[dict]:
     return rows
 
 
-def _fmt(xs) -> str:
-    return ", ".join("-" if x is None or not math.isfinite(x) else f"{x:.3g}" for x in xs)
+def _row(o: list[dict]) -> list[str]:
+    return ["-" if x["eta_opt"] is None else f"{x['eta_opt']:.3g}" + ("*" if x["edge"] else "") for x in o]
 
 
-def _spread(nus, etas, edges) -> float:
-    kept = [e for n, e, edge in zip(nus, etas, edges) if n >= 1 and not edge and e is not None]
-    return max(kept) / min(kept) if len(kept) > 1 else math.nan
-
-
-def report(p1: dict, p2: list[dict], quick: bool) -> str:
-    spec = p1["spec"]
-    nus = spec["axes"]["nu"]
+def report(p1: dict, p2: list[dict]) -> str:
+    sw = p1["sweeps"]
+    spec = p1["specs"]["simulation_alpha4"]
+    nus = [o["nu"] for o in sw[next(iter(sw))]["rows"][0]["optima"]]
     lines = [
         "# Learning-rate transfer across width (measured)",
         "",
-        f"Generated by `python validation/transfer.py{' --quick' if quick else ''}`. Depth 2, alpha 4, "
-        f"gamma0 = gamma = 1, T = {spec['base']['steps']}, score = test loss at T; simulation D = "
-        f"{spec['base']['dim']}, {spec['base']['seeds']} seeds; eta grid 0.004 * 2^k up to 1.024, plus "
-        "0.004 * 2^(k+1/2) from 0.045 to 0.36 (a factor sqrt 2 around the optima). "
-        "Grid optima: parabola through the best grid point and its neighbours in (log eta, log loss); "
-        "autodiff: `theory.optimal.optimal_eta` (continuous). Edge optima (a bound only) marked *.",
+        f"Generated by `python validation/transfer.py --out {p1['out']}` (the points of "
+        f"`deeplinear experiment width-transfer --out {p1['out']} --workers 1`). muP: gamma0 = 1 at every width; "
+        "NTK: gamma0 = 1/sqrt(nu) (the two coincide at nu = 1). Score = test loss after "
+        f"T = {spec['base']['steps']} steps, noiseless teacher (at T = 20 the best losses are ~1e-2 .. 1e-5, far above "
+        "float64 rounding, which the best learning rates reach by ~100 steps; so T is short rather than adding "
+        f"label noise). Simulation: D = {spec['base']['dim']}, N = nu D, {spec['base']['seeds']} seeds, full batch "
+        "P = 4 D or online batches of B = D. eta grid 0.004 * 2^k, k = 0..8 (up to 1.024, past divergence), for theory "
+        "and simulation alike; 'theory, 4/octave' = the same theory sweep on 0.004 * 2^(k/4) (33 etas; the experiment "
+        "itself runs the factor-2 grid; this finer one is cheap for the theory only). "
+        "eta*: parabola through the best grid point and its neighbours in (log eta, log loss), clipped to them. "
+        "'*' = optimum next to a left-out (diverged) point or at the grid end: a bound only, not fitted. "
+        "max/min and the exponent p (least squares, eta* ∝ nu^p) use the non-edge optima; 'max/min, nu >= 1' leaves out "
+        "the two narrowest widths (N = 32, 64 in the simulation, where it departs most from the theory: see the figure).",
         "",
-        f"| parameterisation | source | eta* at nu = {', '.join(f'{n:g}' for n in nus)} | max/min over widths | max/min, nu >= 1 | exponent p (eta* ∝ nu^p) |",
-        "|---|---|---|---|---|---|",
     ]
-    for p in ("mup", "ntk"):
-        for src, key in (("theory (grid)", "theory"), ("simulation (grid)", "simulation")):
-            d = p1[key][p]
-            etas = _fmt(d["eta_opt"]).split(", ")
-            etas = [e + ("*" if edge else "") for e, edge in zip(etas, d["edge"])]
-            lines.append(f"| {p} | {src} | {', '.join(etas)} | {d['spread']:.2f} | "
-                         f"{_spread(nus, d['eta_opt'], d['edge']):.2f} | {d['exponent']:+.3f} |")
-        d = p1["theory_autodiff"][p]
-        lines.append(f"| {p} | theory (optimal_eta) | {_fmt(d['eta_opt'])} | {d['spread']:.2f} | "
-                     f"{_spread(nus, d['eta_opt'], [0] * len(nus)):.2f} | {d['exponent']:+.3f} |")
+    for tag, label in (("alpha4", "full-batch GD, alpha = 4"), ("online", "online SGD, b = 1")):
+        for depth in (2, 3):
+            lines += [f"### {label}, depth {depth}", "",
+                      f"| param. | source | eta* at nu = {', '.join(f'{n:g}' for n in nus)} | max/min | max/min, nu >= 1 | exponent p |",
+                      "|---|---|---|---|---|---|"]
+            for p in ("mup", "ntk"):
+                for src in ("theory", "theory, 4/octave", "simulation"):
+                    name = f"{src.split(',')[0]}_{tag}"
+                    table = p1.get("fine", {}) if "octave" in src else sw
+                    if "octave" in src and name not in table:
+                        continue
+                    if name not in table:
+                        why = p1["skipped"].get(name, "not run")
+                        lines.append(f"| {p} | {src} | {why} | | | |")
+                        continue
+                    row = next((r for r in table[name]["rows"] if r["where"] == {"parameterization": p, "depth": depth}), None)
+                    if row is None:
+                        continue
+                    f = row["fit"]
+                    spread = "-" if f["spread"] is None else f"{f['spread']:.2f}"
+                    expo = "-" if f["exponent"] is None else f"{f['exponent']:+.3f}"
+                    wide = [o["eta_opt"] for o in row["optima"] if o["nu"] >= 1 and not o["edge"] and o["eta_opt"]]
+                    wide = f"{max(wide) / min(wide):.2f}" if len(wide) > 1 else "-"
+                    lines.append(f"| {p} | {src} | {', '.join(_row(row['optima']))} | {spread} | {wide} | {expo} (n = {f['n_fit']}) |")
+            lines.append("")
+    secs = p1.get("seconds", {})
     lines += [
+        "Run time of the sweeps (shared 2-core machine, simulations in one process; resumed points cost nothing): "
+        + ", ".join(f"{k} {v} s" for k, v in secs.items()) + ".",
         "",
-        "Reading the table: compare theory and simulation like for like (same grid, same estimator). The grid "
-        "estimator sits on a factor-sqrt(2) grid and the loss vs log eta is strongly asymmetric (a cliff above the "
-        "optimum), so it can differ from the continuous optimum (optimal_eta) by a grid cell. '*' marks an optimum "
-        "next to a left-out point (a seed diverged at the next eta): a bound only, not fitted. At nu = 0.25 the "
-        f"simulation has N = {int(0.25 * spec['base']['dim'])}: finite-size effects are large there.",
+        "![transfer](transfer_width.png)",
         "",
-        f"Run time: theory sweep {p1['theory_seconds']} s, simulation sweep {p1['simulation_seconds']} s "
-        "(cached points are not recomputed). Figures: validation/transfer_theory.png, transfer_simulation.png.",
+        "validation/transfer_width.png: depth 2; lines theory (4/octave), open circles simulation (mean over seeds), "
+        "colour = width; right: eta* vs nu (edge optima left out).",
         "",
         "## optimal_eta vs a dense grid (241 log-spaced etas on [edge/100, edge])",
         "",
@@ -186,17 +236,16 @@ def report(p1: dict, p2: list[dict], quick: bool) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true")
     ap.add_argument("--part", choices=["1", "2", "all", "report"], default="all",
                     help="recompute part 1, part 2, both, or only rewrite the report from the saved .json")
+    ap.add_argument("--out", type=Path, default=OUT, help="folder of the width-transfer sweeps (resumable)")
     args = ap.parse_args()
-    CACHE.mkdir(parents=True, exist_ok=True)
-    stem = CACHE.parent / "transfer_quick" if args.quick else HERE / "transfer"
+    stem = HERE / "transfer"
     saved = json.loads(stem.with_suffix(".json").read_text()) if stem.with_suffix(".json").exists() else {}
-    p1 = part1(args.quick) if args.part in ("1", "all") else saved["part1"]
+    p1 = part1(args.out) if args.part in ("1", "all") else saved["part1"]
     p2 = part2() if args.part in ("2", "all") else saved["part2"]
     stem.with_suffix(".json").write_text(json.dumps({"part1": p1, "part2": p2}, indent=1))
-    stem.with_suffix(".md").write_text(report(p1, p2, args.quick))
+    stem.with_suffix(".md").write_text(report(p1, p2))
     print(stem.with_suffix(".md").read_text())
 
 
