@@ -226,3 +226,10 @@ def test_theory_ignores_dim():
     a = solve(cfg(dim=100))
     b = solve(cfg(dim=5000))
     np.testing.assert_array_equal(a.test_loss_mean, b.test_loss_mean)
+
+
+def test_huge_horizon_refused_before_allocating():
+    from deeplinear.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^steps: .*allowed: steps <= \d+"):
+        solve(cfg(steps=20000))

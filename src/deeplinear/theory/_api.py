@@ -8,7 +8,7 @@ from typing import Any, Iterable
 import numpy as np
 import xarray as xr
 
-from ..config import Config, Isotropic, parse_config, resolve
+from ..config import Config, ConfigError, Isotropic, parse_config, resolve
 from ..results import make_theory_dataset
 from . import _core
 
@@ -26,8 +26,27 @@ def _as_config(config: Config | dict[str, Any]) -> Config:
     return config if isinstance(config, Config) else parse_config(config)
 
 
+#: float64 arrays of the solver above this many bytes are refused before anything is allocated
+MEMORY_LIMIT = 8e9
+
+
+def solver_bytes(config: Config) -> float:
+    """Memory of the solver state: per layer 2 (T x 2T) coefficient and 2 (T x T) order-parameter
+    arrays, the D-space (2 x T x 2T) and P-space arrays, times ~2 for the step's temporaries."""
+    n, depth = config.steps + 1, config.depth
+    return 2 * 8.0 * n * n * (6 * depth + 8)
+
+
 def check_supported(config: Config) -> None:
-    """Raise NotImplementedError naming the field for what this DMFT does not cover (yet)."""
+    """Raise NotImplementedError naming the field for what this DMFT does not cover (yet), and a
+    ConfigError for a horizon whose T x T arrays would not fit in memory."""
+    need = solver_bytes(config)
+    if need > MEMORY_LIMIT:
+        longest = int(math.sqrt(MEMORY_LIMIT / (16.0 * (6 * config.depth + 8)))) - 1
+        raise ConfigError(
+            f"steps: the theory keeps T x T arrays; T = {config.steps} at depth {config.depth} needs "
+            f"{need / 1e9:.0f} GB (limit {MEMORY_LIMIT / 1e9:.0f} GB); allowed: steps <= {longest} at this depth"
+        )
     if config.residual:
         raise NotImplementedError(
             "residual: the theory engine covers plain nets only (residual: false); residual nets couple "
