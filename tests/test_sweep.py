@@ -85,7 +85,7 @@ def test_simulation_sweep_resumes(tmp_path):
     with pytest.raises(Killed):
         run_sweep(spec, engine="simulation", out=tmp_path / "a", workers=1, progress=kill)
     a = run_sweep(spec, engine="simulation", out=tmp_path / "a", workers=1)
-    b = run_sweep(spec, engine="simulation", out=tmp_path / "b", workers=1)
+    run_sweep(spec, engine="simulation", out=tmp_path / "b", workers=1)
     assert _bytes(tmp_path / "a" / "sweep.nc") == _bytes(tmp_path / "b" / "sweep.nc")
     assert set(a.data_vars) >= {"test_loss_mean", "test_loss_sem", "diverged", "diverged_step"}
     assert a["test_loss_mean"].dims == ("beta_res", "step")

@@ -108,7 +108,7 @@ def json_safe(value: Any) -> Any:
 
 
 def _listed(a: Any) -> list:
-    return [None if not np.isfinite(x) else float(x) for x in np.asarray(a, float).ravel()]
+    return json_safe([float(x) for x in np.asarray(a, float).ravel()])
 
 
 def diverged_summary(ds: xr.Dataset) -> dict[str, Any]:
