@@ -4,7 +4,7 @@
 initial weights per seed) for T = ``config.steps`` steps and records, with the weights after t
 updates (t = 0..T):
 
-    train(t) = (1/P) sum_mu (f(x_mu) - y_mu)^2   (online SGD: on the batch of step t)
+    train(t) = (1/P) sum_mu (f(x_mu) - y_mu)^2   (online SGD: on the batch of step t, eq. O1)
     test(t)  = v^T Sigma v / D + sigma^2,  v = beta_star - beta(t)   (exact, no test set)
 
 A seed diverges at the first step whose loss is non-finite or above ``divergence_factor`` times
@@ -28,7 +28,7 @@ import xarray as xr  # noqa: E402
 from ..config import Config, ConfigError, resolve, sizes  # noqa: E402
 from ..data import sample_teacher, spectrum, training_set  # noqa: E402
 from ..results import make_simulation_dataset  # noqa: E402
-from .network import Arch, arch_of, gd_update, init_params, predictor  # noqa: E402
+from .network import Arch, arch_of, backward, fold, gd_update, init_params, low_rank, predictor  # noqa: E402
 
 __all__ = ["simulate", "initial_state", "seed_keys", "DIVERGENCE_FACTOR"]
 
@@ -36,6 +36,7 @@ DIVERGENCE_FACTOR = 1e4
 MEMORY_BUDGET = 2e9  # bytes of per-seed arrays held at once; seeds beyond it run in chunks
 MEMORY_LIMIT = 12e9  # one seed larger than this is refused with a clear error, not an OOM
 GRAM_RATIO = 4  # alpha at and above which a step reads the D x D Gram matrix, not the P x D data
+MAX_RANK = 32  # updates kept as rank-one factors before they are folded into the weights (network.py, eq. R3)
 
 
 def seed_keys(seeds: int, first_seed: int = 0) -> jax.Array:
@@ -52,6 +53,7 @@ class _Static(NamedTuple):
     samples: int  # P (full batch) or B (online)
     online: bool
     gram: bool  # full batch with P >= GRAM_RATIO * D: keep X^T X / P (D x D) instead of X (P x D)
+    rank: int  # K: steps per block of unapplied rank-one updates (eq. R3)
 
 
 class _Hyper(NamedTuple):
@@ -77,17 +79,21 @@ def _init(key, eig, target_var, st: _Static, hp: _Hyper):
     return params, beta_star, x, y, k_data
 
 
-def _losses_and_direction(params, beta_star, x, y, eig, st: _Static, hp: _Hyper):
+def _losses_and_direction(params, deltas, beta_star, x, y, batch_key, eig, st: _Static, hp: _Hyper):
     """Train loss, test loss and e = (1/P) sum_mu (f_mu - y_mu) x_mu (network.py, eq. R1).
 
     With the Gram form (eq. G1), K = X^T X / P, c = X^T y / P, q = y.y / P:
         e = K beta / sqrt(D) - c,   train = q - 2 c.beta / sqrt(D) + beta.K beta / D,
     which reads D^2 numbers per step instead of 2 P D (exact; the expansion loses only
-    ~1e-16 * q / train of relative precision in the train loss).
+    ~1e-16 * q / train of relative precision in the train loss). Online SGD draws its fresh batch
+    through ``_fresh_batch`` (eq. O1).
     """
-    beta = predictor(params, hp.arch)
+    beta = predictor(params, hp.arch, deltas)
     v = beta_star - beta
     test = jnp.sum(eig * v * v) / st.dim + hp.noise**2
+    if st.online:
+        train, e = _fresh_batch(batch_key, v, eig, st, hp)
+        return train, test, e
     if st.gram:
         k_beta = x @ beta / jnp.sqrt(st.dim)
         c, q = y[:-1], y[-1]
@@ -99,30 +105,61 @@ def _losses_and_direction(params, beta_star, x, y, eig, st: _Static, hp: _Hyper)
     return train, test, e
 
 
-def _run_steps(carry, steps, eig, st: _Static, hp: _Hyper):
-    """lax.scan over training steps for one seed; carry = (params, beta_star, x, y, key, div, thr)."""
+def _fresh_batch(key, v, eig, st: _Static, hp: _Hyper):
+    """(train, e) of a fresh batch x_mu = Sigma^(1/2) z_mu, drawn exactly in law in O(B + D) (eq. O1).
 
-    def step(carry, t):
-        params, beta_star, x_fixed, y_fixed, key, div_step, thr = carry
-        if st.online:  # a fresh batch every step
-            x, y = training_set(jax.random.fold_in(key, t), st.samples, eig, beta_star, hp.noise)
-        else:
-            x, y = x_fixed, y_fixed
-        train, test, e = _losses_and_direction(params, beta_star, x, y, eig, st, hp)
+    The residuals Delta_mu = y_mu - f_mu = |Sigma^(1/2) v| zeta_mu / sqrt(D) + sigma eps_mu depend on
+    z_mu only through zeta_mu = q . z_mu, q = Sigma^(1/2) v / |Sigma^(1/2) v|, and the rest of z_mu
+    is independent of zeta_mu; so given Delta,
+        Z^T Delta = q (zeta . Delta) + |Delta| (I - q q^T) xi,   xi ~ N(0, I_D),
+    has the law of the explicit batch sum, and e = -Sigma^(1/2) Z^T Delta / B. The same process as
+    drawing the B x D batch, at the cost of B + D normals instead of B D (checked against an explicit
+    batch in tests/test_simulation.py).
+    """
+    k_zeta, k_eps, k_xi = jax.random.split(key, 3)
+    sv = jnp.sqrt(eig) * v
+    norm = jnp.sqrt(sv @ sv)
+    q = sv / jnp.where(norm > 0, norm, 1.0)
+    zeta = jax.random.normal(k_zeta, (st.samples,))
+    resid = norm * zeta / jnp.sqrt(st.dim) + hp.noise * jax.random.normal(k_eps, (st.samples,))
+    xi = jax.random.normal(k_xi, (st.dim,))
+    zt_resid = q * (zeta @ resid) + jnp.sqrt(resid @ resid) * (xi - q * (q @ xi))
+    return jnp.mean(resid**2), -jnp.sqrt(eig) * zt_resid / st.samples
+
+
+def _run_steps(carry, steps, eig, st: _Static, hp: _Hyper):
+    """lax.scan over training steps for one seed; carry = (params, beta_star, x, y, key, div, thr).
+
+    ``steps`` is a whole number of blocks of K = ``st.rank`` steps; the updates of a block are kept
+    as factors and folded into the weights at its end (network.py, eq. R3).
+    """
+
+    def step(carry, t_slot):
+        t, slot = t_slot
+        params, beta_star, x, y, key, div_step, thr = carry
+        deltas = backward(params, hp.arch)  # shared by the predictor and the gradient
+        # online SGD: step t's fresh batch is drawn from fold_in(key, t)
+        train, test, e = _losses_and_direction(params, deltas, beta_star, x, y, jax.random.fold_in(key, t), eig, st, hp)
         thr = jnp.where(t == 0, hp.threshold_factor * jnp.maximum(train, test), thr)
         bad = ~jnp.isfinite(train) | ~jnp.isfinite(test) | (train > thr) | (test > thr)
         div_step = jnp.where((div_step < 0) & bad, t, div_step)
         alive = div_step < 0
-        params = gd_update(params, e, hp.arch, hp.eta * alive)  # a diverged seed stops moving
+        params = gd_update(params, e, hp.arch, hp.eta * alive, slot, deltas)  # a diverged seed stops moving
         record = jnp.where(alive, jnp.stack([train, test]), jnp.nan)
-        return (params, beta_star, x_fixed, y_fixed, key, div_step, thr), record
+        return (params, beta_star, x, y, key, div_step, thr), record
 
-    return jax.lax.scan(step, carry, steps)
+    def block(carry, ts):
+        carry, rec = jax.lax.scan(step, carry, (ts, jnp.arange(st.rank)))
+        return (fold(carry[0]),) + carry[1:], rec
+
+    carry, rec = jax.lax.scan(block, carry, steps.reshape(-1, st.rank))
+    return carry, rec.reshape(-1, 2)
 
 
 @partial(jax.jit, static_argnames=("st",))
 def _init_batch(keys, eig, target_var, hp: _Hyper, st: _Static):
     params, beta_star, x, y, k_data = jax.vmap(lambda k: _init(k, eig, target_var, st, hp))(keys)
+    params = jax.vmap(lambda p: low_rank(p, st.rank))(params)
     n = keys.shape[0]
     return (params, beta_star, x, y, k_data, -jnp.ones(n, dtype=jnp.int64), jnp.full(n, jnp.inf))
 
@@ -135,13 +172,19 @@ def _advance_batch(carry, steps, eig, hp: _Hyper, st: _Static):
 
 
 def _seed_bytes(st: _Static) -> int:
-    """Peak float64 bytes of a seed: weights (and their update), the training set or one batch, and
-    the temporaries of drawing them (measured peak about 3x the arrays held)."""
-    return 3 * 8 * (st.width * st.dim + (st.depth - 1) * st.width**2 + st.samples * st.dim)
+    """Peak float64 bytes of a seed: weights, the training set (full batch; an online batch costs
+    O(B + D), eq. O1) and the temporaries of drawing them (measured peak about 3x the arrays held)."""
+    data = 0 if st.online else st.samples * st.dim
+    return 3 * 8 * (st.width * st.dim + (st.depth - 1) * st.width**2 + data)
 
 
 def _seed_chunk(st: _Static, seeds: int) -> int:
     return max(1, min(seeds, int(MEMORY_BUDGET // _seed_bytes(st))))
+
+
+def _rank(total_steps: int) -> int:
+    """K <= MAX_RANK with as few padding steps as possible in whole blocks of K."""
+    return math.ceil(total_steps / math.ceil(total_steps / MAX_RANK))
 
 
 def _setup(config: Config, dim: int | None, divergence_factor: float = DIVERGENCE_FACTOR):
@@ -153,6 +196,7 @@ def _setup(config: Config, dim: int | None, divergence_factor: float = DIVERGENC
         samples=n["B"] if config.online else n["P"],
         online=config.online,
         gram=(not config.online) and n["P"] >= GRAM_RATIO * n["D"],
+        rank=_rank(config.steps + 1),
     )
     f64 = partial(jnp.asarray, dtype=jnp.float64)
     hp = _Hyper(
@@ -201,8 +245,9 @@ def simulate(
     total_steps = config.steps + 1  # losses at t = 0..T; the update after step T is discarded
     chunk = _seed_chunk(st, seeds)
     n_chunks = math.ceil(seeds / chunk)
-    # Step blocks only to report progress; each block is the same compiled scan.
+    # Step blocks (whole blocks of K updates) only to report progress; each is the same compiled scan.
     block = total_steps if progress is None else max(1, math.ceil(total_steps / 20))
+    block = st.rank * math.ceil(block / st.rank)
     n_blocks = math.ceil(total_steps / block)
     keys = seed_keys(n_chunks * chunk, first_seed)  # padded to whole chunks; extras are dropped
     records, divs = [], []

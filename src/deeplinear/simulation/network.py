@@ -15,6 +15,12 @@ With backward vectors delta^L = w, delta^l = s delta^{l+1} + a W^{lT} delta^{l+1
 
 each rank one, and the effective predictor is beta = c W^{0T} delta^1 (f(x) = beta . x / sqrt(D)).
 A step costs O(L N^2 + N D) here plus O(P D) for e, instead of a forward pass per sample.
+The training loop keeps the last K updates of each matrix as factors (``LowRank``):
+
+    W(t) = W(t0) + sum_{t0 <= r < t} u_r v_r^T,    t - t0 < K,                     (eq. R3)
+
+so a step only reads W(t0) (for the backward and the forward pass) and every K steps one matrix
+product folds the block in; dense and factored weights give the same numbers up to rounding.
 """
 
 from __future__ import annotations
@@ -29,15 +35,35 @@ import jax.numpy as jnp  # noqa: E402
 
 from ..config import Config  # noqa: E402
 
-__all__ = ["Arch", "Params", "arch_of", "init_params", "output", "predictor", "gradient", "gd_update"]
+__all__ = [
+    "Arch", "Params", "LowRank", "arch_of", "init_params", "output", "backward", "predictor",
+    "gradient_factors", "gradient", "gd_update", "low_rank", "fold", "matvec", "vecmat",
+]
 
 
 class Params(NamedTuple):
-    """Weights: W0 (N, D), hidden W (L-1, N, N) stacked, readout w (N,)."""
+    """Weights: W0 (N, D), hidden W (L-1, N, N) stacked, readout w (N,).
+
+    A matrix is a dense array or a :class:`LowRank` (the training loop keeps a block of updates
+    unapplied); every function here takes either.
+    """
 
     W0: jax.Array
     W: jax.Array
     w: jax.Array
+
+
+class LowRank(NamedTuple):
+    """The matrix ``base + sum_j left[j] right[j]^T`` (left (..., K, rows), right (..., K, cols)).
+
+    GD adds one rank-one term per step (eq. R2). Keeping the last K terms as factors, a step reads
+    each matrix twice (backward and forward pass) instead of also rewriting it; ``fold`` applies the
+    block with one matrix product every K steps (eq. R3).
+    """
+
+    base: jax.Array
+    left: jax.Array
+    right: jax.Array
 
 
 class Arch(NamedTuple):
@@ -63,19 +89,61 @@ def init_params(key: jax.Array, dim: int, width: int, depth: int) -> Params:
     )
 
 
-def _out_scale(params: Params, arch: Arch) -> jax.Array:
-    width, dim = params.W0.shape
+def matvec(M, x: jax.Array) -> jax.Array:
+    """M x for x (..., cols)."""
+    # einsum, not M @ x: XLA:CPU runs a transposed matrix-vector product ~15x slower
+    if isinstance(M, LowRank):
+        coef = jnp.einsum("kd,...d->...k", M.right, x)
+        return jnp.einsum("nd,...d->...n", M.base, x) + jnp.einsum("kn,...k->...n", M.left, coef)
+    return jnp.einsum("nd,...d->...n", M, x)
+
+
+def vecmat(y: jax.Array, M) -> jax.Array:
+    """y^T M for y (rows,), as a row product."""
+    if isinstance(M, LowRank):
+        return y @ M.base + (M.left @ y) @ M.right
+    return y @ M
+
+
+def low_rank(params: Params, rank: int) -> Params:
+    """The same weights with room for ``rank`` unapplied rank-one updates per matrix (all zero)."""
+
+    def wrap(M):
+        rows, cols = M.shape[-2:]
+        lead = M.shape[:-2]
+        return LowRank(M, jnp.zeros(lead + (rank, rows)), jnp.zeros(lead + (rank, cols)))
+
+    return params._replace(W0=wrap(params.W0), W=wrap(params.W))
+
+
+def fold(params: Params) -> Params:
+    """Apply the stored updates to the base matrices and clear them (eq. R3)."""
+
+    def apply(M):
+        base = M.base + jnp.einsum("...kn,...kd->...nd", M.left, M.right)
+        return LowRank(base, jnp.zeros_like(M.left), jnp.zeros_like(M.right))
+
+    return params._replace(W0=apply(params.W0), W=apply(params.W))
+
+
+def _shape(params: Params) -> tuple[int, int]:
+    """(N, D)."""
+    W0 = params.W0.base if isinstance(params.W0, LowRank) else params.W0
+    return W0.shape
+
+
+def _scale(params: Params, arch: Arch) -> jax.Array:
+    width, dim = _shape(params)
     return jnp.sqrt(dim) / (arch.gamma0 * width)
 
 
 def _hidden(params: Params, x: jax.Array, arch: Arch) -> tuple[jax.Array, jax.Array]:
     """Forward pass of inputs x (..., D): (h^L, stacked h^1..h^{L-1})."""
-    width, dim = params.W0.shape
-    # W @ h written as einsum: XLA:CPU runs a transposed matrix-vector product ~15x slower
-    h1 = jnp.einsum("nd,...d->...n", params.W0, x) / jnp.sqrt(dim)
+    width, dim = _shape(params)
+    h1 = matvec(params.W0, x) / jnp.sqrt(dim)
 
     def layer(h, W):
-        return arch.s * h + arch.a * jnp.einsum("nm,...m->...n", W, h) / jnp.sqrt(width), h
+        return arch.s * h + arch.a * matvec(W, h) / jnp.sqrt(width), h
 
     return jax.lax.scan(layer, h1, params.W)
 
@@ -83,40 +151,60 @@ def _hidden(params: Params, x: jax.Array, arch: Arch) -> tuple[jax.Array, jax.Ar
 def output(params: Params, x: jax.Array, arch: Arch) -> jax.Array:
     """f(x) for inputs x (..., D), by a plain forward pass (the autograd reference uses this)."""
     h_last, _ = _hidden(params, x, arch)
-    return _out_scale(params, arch) * h_last @ params.w
+    return _scale(params, arch) * h_last @ params.w
 
 
-def _backward(params: Params, arch: Arch) -> tuple[jax.Array, jax.Array]:
+def backward(params: Params, arch: Arch) -> tuple[jax.Array, jax.Array]:
     """(delta^1, stacked delta^2..delta^L) with delta^L = w (eq. R2)."""
-    width = params.w.shape[0]
+    width, _ = _shape(params)
 
     def layer(delta_next, W):
-        return arch.s * delta_next + arch.a * (delta_next @ W) / jnp.sqrt(width), delta_next  # W^T delta
+        return arch.s * delta_next + arch.a * vecmat(delta_next, W) / jnp.sqrt(width), delta_next  # W^T delta
 
     return jax.lax.scan(layer, params.w, params.W, reverse=True)
 
 
-def predictor(params: Params, arch: Arch) -> jax.Array:
-    """beta with f(x) = beta . x / sqrt(D):  beta = c W^{0T} delta^1."""
-    delta1, _ = _backward(params, arch)
-    return _out_scale(params, arch) * (delta1 @ params.W0)  # W0^T delta1, as a row product
+def predictor(params: Params, arch: Arch, deltas=None) -> jax.Array:
+    """beta with f(x) = beta . x / sqrt(D):  beta = c W^{0T} delta^1 (``deltas``: a precomputed backward)."""
+    delta1, _ = backward(params, arch) if deltas is None else deltas
+    return _scale(params, arch) * vecmat(delta1, params.W0)
 
 
-def gradient(params: Params, e: jax.Array, arch: Arch) -> Params:
-    """grad_theta (Lhat/2) = grad_theta f(e), every matrix rank one (eqs. R1-R2)."""
-    width, dim = params.W0.shape
-    c = _out_scale(params, arch)
-    delta1, deltas = _backward(params, arch)
+def gradient_factors(params: Params, e: jax.Array, arch: Arch, deltas=None) -> Params:
+    """The rank-one factors (u, v) of grad_W (Lhat/2) = u v^T for W0 and each W^l, and grad_w (eq. R2)."""
+    width, dim = _shape(params)
+    c = _scale(params, arch)
+    delta1, deltas_up = backward(params, arch) if deltas is None else deltas
     h_last, hs = _hidden(params, e, arch)
     return Params(
-        W0=c * jnp.outer(delta1, e) / jnp.sqrt(dim),
-        W=c * arch.a * deltas[:, :, None] * hs[:, None, :] / jnp.sqrt(width),
+        W0=(c * delta1, e / jnp.sqrt(dim)),
+        W=(c * arch.a * deltas_up, hs / jnp.sqrt(width)),
         w=c * h_last,
     )
 
 
-def gd_update(params: Params, e: jax.Array, arch: Arch, eta: float) -> Params:
-    """theta <- theta - eta gamma0^2 N grad_theta(Lhat/2) (docs/model.md, 'Gradient descent')."""
+def gradient(params: Params, e: jax.Array, arch: Arch) -> Params:
+    """grad_theta (Lhat/2) = grad_theta f(e), every matrix rank one (eqs. R1-R2), as dense arrays."""
+    g = gradient_factors(params, e, arch)
+    return Params(
+        W0=jnp.outer(*g.W0),
+        W=g.W[0][:, :, None] * g.W[1][:, None, :],
+        w=g.w,
+    )
+
+
+def gd_update(params: Params, e: jax.Array, arch: Arch, eta: float, slot=None, deltas=None) -> Params:
+    """theta <- theta - eta gamma0^2 N grad_theta(Lhat/2) (docs/model.md, 'Gradient descent').
+
+    Dense matrices are updated in place; a :class:`LowRank` one stores the update in factor ``slot``.
+    """
     lr = eta * arch.gamma0**2 * params.w.shape[0]
-    grad = gradient(params, e, arch)
-    return jax.tree_util.tree_map(lambda p, g: p - lr * g, params, grad)
+    g = gradient_factors(params, e, arch, deltas)
+
+    def update(M, uv):
+        u, v = uv
+        if isinstance(M, LowRank):
+            return M._replace(left=M.left.at[..., slot, :].set(-lr * u), right=M.right.at[..., slot, :].set(v))
+        return M - lr * u[..., :, None] * v[..., None, :]
+
+    return Params(W0=update(params.W0, g.W0), W=update(params.W, g.W), w=params.w - lr * g.w)
