@@ -35,7 +35,7 @@ __all__ = ["simulate", "initial_state", "seed_keys", "DIVERGENCE_FACTOR"]
 DIVERGENCE_FACTOR = 1e4
 MEMORY_BUDGET = 2e9  # bytes of per-seed arrays held at once; seeds beyond it run in chunks
 MEMORY_LIMIT = 12e9  # one seed larger than this is refused with a clear error, not an OOM
-GRAM_RATIO = 4  # alpha at and above which a step reads the D x D Gram matrix, not the P x D data
+GRAM_RATIO = 4  # alpha at and above which a run keeps the D x D Gram matrix (eq. G1-G2), not the P x D data
 MAX_RANK = 32  # updates kept as rank-one factors before they are folded into the weights (network.py, eq. R3)
 
 
@@ -52,7 +52,7 @@ class _Static(NamedTuple):
     depth: int
     samples: int  # P (full batch) or B (online)
     online: bool
-    gram: bool  # full batch with P >= GRAM_RATIO * D: keep X^T X / P (D x D) instead of X (P x D)
+    gram: bool  # full batch with P >= GRAM_RATIO * D: keep X^T X / P (D x D) instead of X (P x D), eq. G1-G2
     rank: int  # K: steps per block of unapplied rank-one updates (eq. R3)
 
 
@@ -72,11 +72,39 @@ def _init(key, eig, target_var, st: _Static, hp: _Hyper):
     if st.online:  # the key of step t's batch is fold_in(k_data, t)
         x = jnp.zeros((0, st.dim))
         y = jnp.zeros((0,))
+    elif st.gram:  # (X^T X / P, [X^T y / P, y.y / P]): all a full-batch step needs (eq. G1)
+        x, y = sampled_gram(k_data, st.samples, eig, beta_star, hp.noise)
     else:
         x, y = training_set(k_data, st.samples, eig, beta_star, hp.noise)
-        if st.gram:  # (X^T X / P, [X^T y / P, y.y / P]): all a full-batch step needs (eq. G1)
-            x, y = (x.T @ x) / st.samples, jnp.append(y @ x, y @ y) / st.samples
     return params, beta_star, x, y, k_data
+
+
+def gram_data(x: jax.Array, y: jax.Array):
+    """(X^T X / P, [X^T y / P, y.y / P]) of a training set (eq. G1)."""
+    return (x.T @ x) / x.shape[0], jnp.append(y @ x, y @ y) / x.shape[0]
+
+
+def sampled_gram(key, samples: int, eig, beta_star, noise):
+    """``gram_data`` of a fresh training set of P = ``samples`` >= D + 1 points, drawn exactly in law in
+    O(D^3) instead of O(P D^2) (eq. G2).
+
+    With Z = [Z_x, eps] (P x (D+1), i.i.d. N(0, 1)), X = Z_x Sigma^(1/2) and y = X beta_star / sqrt(D)
+    + sigma eps, everything the Gram form needs is a function of G = Z^T Z ~ Wishart(P, I_{D+1}),
+    sampled by Bartlett's decomposition G = A A^T: A lower triangular, A_ij ~ N(0, 1) below the
+    diagonal and A_ii^2 ~ chi^2(P - i) (i = 0..D).
+    """
+    dim = eig.shape[0]
+    k_off, k_diag = jax.random.split(key)
+    dof = samples - jnp.arange(dim + 1)
+    diag = jnp.sqrt(2.0 * jax.random.gamma(k_diag, dof / 2.0))  # chi^2(k) = 2 Gamma(k/2)
+    A = jnp.tril(jax.random.normal(k_off, (dim + 1, dim + 1)), -1) + jnp.diag(diag)
+    G = A @ A.T
+    root = jnp.sqrt(eig)
+    xx = root[:, None] * G[:dim, :dim] * root[None, :]  # X^T X
+    x_eps = root * G[:dim, dim]  # X^T eps
+    xy = xx @ beta_star / jnp.sqrt(dim) + noise * x_eps
+    yy = beta_star @ xx @ beta_star / dim + 2 * noise * beta_star @ x_eps / jnp.sqrt(dim) + noise**2 * G[dim, dim]
+    return xx / samples, jnp.append(xy, yy) / samples
 
 
 def _losses_and_direction(params, deltas, beta_star, x, y, batch_key, eig, st: _Static, hp: _Hyper):
@@ -172,9 +200,10 @@ def _advance_batch(carry, steps, eig, hp: _Hyper, st: _Static):
 
 
 def _seed_bytes(st: _Static) -> int:
-    """Peak float64 bytes of a seed: weights, the training set (full batch; an online batch costs
-    O(B + D), eq. O1) and the temporaries of drawing them (measured peak about 3x the arrays held)."""
-    data = 0 if st.online else st.samples * st.dim
+    """Peak float64 bytes of a seed: weights, the training set (P x D, or D x D in the Gram form; an
+    online batch costs O(B + D), eq. O1) and the temporaries of drawing them (peak about 3x the arrays
+    held)."""
+    data = 0 if st.online else (st.dim + 1) ** 2 if st.gram else st.samples * st.dim
     return 3 * 8 * (st.width * st.dim + (st.depth - 1) * st.width**2 + data)
 
 
