@@ -203,20 +203,6 @@ def test_divergence_is_reported_not_raised():
 # ---------------------------------------------------------------------------------------------
 # (f) clear errors for what the theory does not cover
 # ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    "kw,field",
-    [
-        (dict(residual=True), "residual"),
-        (dict(spectrum={"kind": "powerlaw", "a": 1.5, "s": 1.0}), "spectrum"),
-    ],
-)
-def test_unsupported_configs_raise(kw, field):
-    with pytest.raises(NotImplementedError, match=rf"^{field}:"):
-        solve(cfg(**kw))
-    with pytest.raises(NotImplementedError, match=rf"^{field}:"):
-        solve_batch([cfg(), cfg(**kw)])
-
-
 def test_batch_rejects_mixed_structure():
     with pytest.raises(ValueError, match="depth, steps"):
         solve_batch([cfg(depth=1), cfg(depth=2)])

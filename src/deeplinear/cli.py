@@ -275,18 +275,9 @@ experiment_app = typer.Typer(no_args_is_help=True, help="Named experiments (data
 app.add_typer(experiment_app, name="experiment")
 
 
-@experiment_app.command("width-transfer")
-def width_transfer(
-    out: Path = typer.Option(Path("results/width_transfer"), "--out", help="output folder (resumable)"),
-    quick: bool = typer.Option(False, "--quick", help="CI-sized version (seconds to minutes)"),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="dask.distributed scheduler address"),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1,
-                                          help="local simulation processes (default: 1 with --quick, else one per CPU)"),
-) -> None:
-    """muP vs NTK: optimal eta across widths nu = 0.25..16, depth 2 and 3, alpha 4 and online."""
-    from .experiments.width_transfer import run_width_transfer
-
-    bars = []  # one Rich bar per sweep; the sweeps run one after another, so close the last first
+def _run_transfer_experiment(run, out: Path, quick: bool, scheduler, workers) -> None:
+    """Run a transfer experiment (width or depth) with one Rich bar per sweep, then say what was written."""
+    bars = []  # one bar per sweep; the sweeps run one after another, so close the last first
 
     def progress(name: str):
         while bars:
@@ -295,13 +286,44 @@ def width_transfer(
         return bars[-1].__enter__()
 
     try:
-        summary = run_width_transfer(out, quick=quick, scheduler=scheduler, progress=progress, workers=workers)
+        summary = run(out, quick=quick, scheduler=scheduler, progress=progress, workers=workers)
     finally:
         for bar in bars:
             bar.__exit__(None, None, None)
     for name, why in summary["skipped"].items():
         err_console.print(f"{name}: skipped ({why})", highlight=False)
     err_console.print(f"wrote {out / 'summary.json'} and one sweep.nc + figure per sweep", highlight=False)
+
+
+_SCHEDULER = typer.Option(None, "--scheduler", help="dask.distributed scheduler address")
+_WORKERS = typer.Option(None, "--workers", min=1, help="local simulation processes (default: 1 with --quick, else one per CPU)")
+_QUICK = typer.Option(False, "--quick", help="CI-sized version (seconds to minutes)")
+
+
+@experiment_app.command("width-transfer")
+def width_transfer(
+    out: Path = typer.Option(Path("results/width_transfer"), "--out", help="output folder (resumable)"),
+    quick: bool = _QUICK,
+    scheduler: Optional[str] = _SCHEDULER,
+    workers: Optional[int] = _WORKERS,
+) -> None:
+    """muP vs NTK: optimal eta across widths nu = 0.25..16, depth 2 and 3, alpha 4 and online."""
+    from .experiments.width_transfer import run_width_transfer
+
+    _run_transfer_experiment(run_width_transfer, out, quick, scheduler, workers)
+
+
+@experiment_app.command("depth-transfer")
+def depth_transfer(
+    out: Path = typer.Option(Path("results/depth_transfer"), "--out", help="output folder (resumable)"),
+    quick: bool = _QUICK,
+    scheduler: Optional[str] = _SCHEDULER,
+    workers: Optional[int] = _WORKERS,
+) -> None:
+    """Optimal eta across depths 2..64: residual 1/sqrt(L) branches vs constant branches vs plain nets."""
+    from .experiments.depth_transfer import run_depth_transfer
+
+    _run_transfer_experiment(run_depth_transfer, out, quick, scheduler, workers)
 
 
 @experiment_app.command("data-reuse")

@@ -13,7 +13,7 @@ jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .config import Config, Isotropic, PowerLaw  # noqa: E402
+from .config import Config, Custom, Isotropic, PowerLaw, custom_arrays, spectrum_dim  # noqa: E402
 
 __all__ = ["spectrum", "sample_teacher", "sample_inputs", "sample_labels", "training_set"]
 
@@ -24,8 +24,13 @@ def spectrum(config: Config, dim: int) -> tuple[np.ndarray, np.ndarray]:
     Isotropic: lambda = b = 1. Power law: lambda_k = k^-a (top eigenvalue 1, so a fixed eta stays
     stable as D grows) and lambda_k b_k = c k^-(a s + 1) with c fixed by sum_k lambda_k b_k / D = 1,
     so E y^2 = 1 + sigma^2 for every D; D acts as a truncation of the spectrum at k = D.
+    Custom: the two files, as given; D must be their length (ConfigError naming ``dim`` otherwise).
     """
     sp = config.spectrum
+    if isinstance(sp, Custom):
+        spectrum_dim(config, dim)  # refuses a D other than the file length
+        lam, b = custom_arrays(sp)
+        return lam.copy(), b.copy()
     if isinstance(sp, Isotropic):
         ones = np.ones(dim)
         return ones, ones

@@ -37,7 +37,7 @@ from typing import Any, Callable, Iterable, Literal
 import numpy as np
 import xarray as xr
 
-from .config import Config, ConfigError, parse_config, resolve
+from .config import Config, ConfigError, Isotropic, parse_config, resolve
 from .results import load
 from .sweep_spec import SweepSpec, grid_points, parse_sweep
 
@@ -50,11 +50,17 @@ VMAPPED_FIELDS = frozenset({"eta", "gamma0", "alpha", "batch", "nu", "noise", "p
 _SIMULATION_ONLY = frozenset({"dim", "seeds"})
 
 
+def _theory_ignores(config: Config) -> frozenset:
+    """dim defines the modes of a power-law or custom spectrum (docs/theory.md, Sec. 12): only an
+    isotropic theory point ignores it."""
+    return _SIMULATION_ONLY if isinstance(config.spectrum, Isotropic) else frozenset({"seeds"})
+
+
 def _resolved(config: Config, engine: Engine) -> dict[str, Any]:
-    """The resolved point config; the theory ignores (and so drops) dim and seeds."""
+    """The resolved point config; the theory ignores (and so drops) seeds, and dim for isotropic data."""
     if engine == "simulation":
         return resolve(config, config.dim)
-    return {k: v for k, v in resolve(config).items() if k not in _SIMULATION_ONLY}
+    return {k: v for k, v in resolve(config).items() if k not in _theory_ignores(config)}
 
 
 def point_key(config: Config, engine: Engine) -> str:
@@ -65,7 +71,7 @@ def point_key(config: Config, engine: Engine) -> str:
 
 def _group_key(config: Config) -> str:
     dump = config.model_dump()
-    fixed = {k: v for k, v in dump.items() if k not in VMAPPED_FIELDS | _SIMULATION_ONLY}
+    fixed = {k: v for k, v in dump.items() if k not in VMAPPED_FIELDS | _theory_ignores(config)}
     return json.dumps({**fixed, "online": config.online}, sort_keys=True, default=str)
 
 

@@ -23,15 +23,10 @@ steps), so the optimum is resolved; noise = 0 keeps the teacher realisable.
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 from typing import Any, Callable
 
-from ..config import parse_config
-from ..sweep import run_sweep
-from .transfer import transfer_summary
-from .transfer_plot import plot_transfer
+from .transfer_run import run_transfer_sweeps
 
 __all__ = ["sweeps", "run_width_transfer"]
 
@@ -66,17 +61,6 @@ def sweeps(quick: bool = False) -> dict[str, tuple[str, dict[str, Any]]]:
     return named
 
 
-def _theory_supports(spec: dict[str, Any]) -> str | None:
-    """None if the theory covers the sweep's base config, else the reason it does not."""
-    from ..theory import check_supported
-
-    try:
-        check_supported(parse_config(spec["base"]))
-    except NotImplementedError as err:
-        return str(err)
-    return None
-
-
 def run_width_transfer(
     out: str | Path,
     quick: bool = False,
@@ -84,27 +68,6 @@ def run_width_transfer(
     progress: Callable[[str], Callable[[int, int], None]] | None = None,
     workers: int | None = None,
 ) -> dict[str, Any]:
-    """Run (or resume) every sweep, write data, figures and OUT/summary.json; returns the summary.
-
-    ``progress(name)`` may return a ``(done, total)`` callback for that sweep. ``workers``: local
-    simulation processes (default: 1 when quick, where spawning and compiling in each process costs
-    more than it saves; else one per CPU).
-    """
-    if workers is None and quick:
-        workers = 1
-    out = Path(out)
-    summary: dict[str, Any] = {"quick": quick, "sweeps": {}, "skipped": {}, "seconds": {}}
-    for name, (engine, spec) in sweeps(quick).items():
-        reason = _theory_supports(spec) if engine == "theory" else None
-        if reason is not None:
-            summary["skipped"][name] = f"theory not available, simulation only: {reason}"
-            continue
-        cb = progress(name) if progress is not None else None
-        t0 = time.perf_counter()
-        ds = run_sweep(spec, engine=engine, scheduler=scheduler, out=out / name, progress=cb, workers=workers)
-        plot_transfer(ds, out / f"{name}.png", title=f"{name}: loss after T={spec['base']['steps']} steps")
-        summary["sweeps"][name] = {"engine": engine, "file": str(out / name / "sweep.nc"),
-                                   "figure": str(out / f"{name}.png"), **transfer_summary(ds)}
-        summary["seconds"][name] = round(time.perf_counter() - t0, 1)  # resumed points cost nothing
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    return summary
+    """Run (or resume) every sweep, write data, figures and OUT/summary.json; returns the summary
+    (see ``transfer_run.run_transfer_sweeps``)."""
+    return run_transfer_sweeps(sweeps(quick), out, "nu", quick, scheduler, progress, workers)

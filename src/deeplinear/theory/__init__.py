@@ -2,12 +2,12 @@
 
 Public surface::
 
-    solve(config, order_parameters=False) -> xarray.Dataset
-    solve_batch(configs, order_parameters=False) -> list[xarray.Dataset]   # one vmapped call
+    solve(config, order_parameters=False, bins=64) -> xarray.Dataset
+    solve_batch(configs, order_parameters=False, bins=64) -> list[xarray.Dataset]   # one vmapped call
 
-Covered: plain nets of any depth, full-batch GD at finite alpha, finite nu and nu = inf, any gamma0 > 0
-(and the lazy NTK limit at nu = inf), label noise, muP and NTK. Also online SGD (a fresh batch of B = b D samples per step). Not yet: residual nets,
-power-law spectra (these raise NotImplementedError naming the field).
+Covered: plain and residual nets of any finite depth, full-batch GD at finite alpha, finite nu and nu = inf, any gamma0 > 0
+(and the lazy NTK limit at nu = inf), label noise, muP and NTK. Also online SGD (a fresh batch of B = b D samples per step),
+and power-law and custom spectra as a mixture over input-space types (``bins`` of them at most; Sec. 12).
 """
 
 from ._api import DIVERGENCE_FACTOR, LAZY_GAMMA, check_supported, solve, solve_batch

@@ -8,9 +8,10 @@ from typing import Any, Iterable
 import numpy as np
 import xarray as xr
 
-from ..config import Config, ConfigError, Isotropic, parse_config, resolve
+from ..config import Config, ConfigError, parse_config, resolve
 from ..results import make_theory_dataset
-from . import _core
+from . import _core, _residual, spectra
+from .spectra import DEFAULT_BINS
 
 __all__ = ["solve", "solve_batch", "check_supported", "DIVERGENCE_FACTOR", "LAZY_GAMMA"]
 
@@ -30,32 +31,35 @@ def _as_config(config: Config | dict[str, Any]) -> Config:
 MEMORY_LIMIT = 8e9
 
 
-def solver_bytes(config: Config) -> float:
+def solver_bytes(config: Config, types: int = 1) -> float:
     """Memory of the solver state: per layer 2 (T x 2T) coefficient and 2 (T x T) order-parameter
-    arrays, the D-space (2 x T x 2T) and P-space arrays, times ~2 for the step's temporaries."""
-    n, depth = config.steps + 1, config.depth
-    return 2 * 8.0 * n * n * (6 * depth + 8)
+    arrays, the D-space (2 x T x 2T per input-space type) and P-space arrays, times ~2 for the step's
+    temporaries."""
+    n = config.steps + 1
+    return 2 * 8.0 * n * n * _state_floats(config, types)
 
 
-def check_supported(config: Config) -> None:
+def _state_floats(config: Config, types: int) -> float:
+    """Float64 numbers of the solver state per (T + 1)^2; a residual net keeps every layer's coefficients
+    on every layer's sources, O(L^2) (docs/theory.md, Sec. 11.5)."""
+    depth = config.depth
+    per_net = _residual.state_floats(depth) if config.residual else 6 * depth + 8
+    return per_net + 4 * (types - 1)
+
+
+def check_supported(config: Config, bins: int = DEFAULT_BINS) -> None:
     """Raise NotImplementedError naming the field for what this DMFT does not cover (yet), and a
-    ConfigError for a horizon whose T x T arrays would not fit in memory."""
-    need = solver_bytes(config)
+    ConfigError for a horizon whose T x T arrays would not fit in memory or a power law without dim."""
+    dim = spectra.theory_dim(config)
+    types = 1 if dim is None else min(bins, dim)
+    need = solver_bytes(config, types)
     if need > MEMORY_LIMIT:
-        longest = int(math.sqrt(MEMORY_LIMIT / (16.0 * (6 * config.depth + 8)))) - 1
+        longest = int(math.sqrt(MEMORY_LIMIT / (16.0 * _state_floats(config, types)))) - 1
         raise ConfigError(
             f"steps: the theory keeps T x T arrays; T = {config.steps} at depth {config.depth} needs "
             f"{need / 1e9:.0f} GB (limit {MEMORY_LIMIT / 1e9:.0f} GB); allowed: steps <= {longest} at this depth"
-        )
-    if config.residual:
-        raise NotImplementedError(
-            "residual: the theory engine covers plain nets only (residual: false); residual nets couple "
-            "the layers of one N-space site and are not implemented yet"
-        )
-    if not isinstance(config.spectrum, Isotropic):
-        raise NotImplementedError(
-            f"spectrum: kind '{config.spectrum.kind}' is not implemented in the theory engine yet; "
-            "only {kind: isotropic}"
+            + (f" and {types} input-space types" if types > 1 else "")
+            + (" (residual nets: memory grows like depth^2 T^2)" if config.residual else "")
         )
 
 
@@ -78,11 +82,6 @@ def _scalars(config: Config) -> tuple[float, ...]:
     return (config.eta, gamma, inv_ratio, config.noise, c0, c0 * math.sqrt(inv_nu))
 
 
-def _isotropic_types() -> _core.Types:
-    one = np.ones(1)
-    return _core.Types(lam=one, b=one, w=one)
-
-
 def _divergence(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """First step with a non-finite or huge loss; NaN from there on (docs/theory.md, Sec. 7)."""
     limit = DIVERGENCE_FACTOR * max(train[0], test[0])  # NaN at t = 0 makes every step bad
@@ -97,12 +96,33 @@ def _divergence(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.nda
     return train, test, first
 
 
-def _order_parameter_vars(st: _core.State, p: tuple[float, ...], n: int, first_bad: int) -> dict:
-    """C and R functions (docs/theory.md, Table 2) as Dataset variables."""
+def _mode_test_loss(st: _core.State, p: tuple[float, ...], n: int, online: bool, m: int) -> np.ndarray:
+    """lambda <v(t)^2> of each input-space type at t < m, NaN after, shape (types, n): the test loss is
+    sum_k w_k (.)_k + sigma^2 (Eq. 4.10, 4.11). v's coefficients on [z*, zhat, khat] against the source
+    covariance (Eq. 4.3); v(t) has no coefficient on sources after t, so times >= m (a diverged run's
+    overflow) never enter."""
+    _, _, inv_alpha, _, c0, _ = p
+    vz, vh, vk = st.V[:, :m, 0], st.V[:, :m, 1 : 1 + m], st.V[:, :m, 1 + n : 1 + n + m]
+    cd = st.CD[:m, :m]
+    cov_k = np.diag(np.diagonal(cd)) if online else cd  # online: white kappa-hat, Eq. (10.2)
+    out = np.full((vz.shape[0], n), np.nan)
+    out[:, :m] = (
+        vz**2
+        + c0**2 * np.einsum("kti,ij,ktj->kt", vh, st.Cg[0][:m, :m], vh)
+        + inv_alpha * np.einsum("kti,ij,ktj->kt", vk, cov_k, vk)
+    )
+    return out
+
+
+def _order_parameter_vars(
+    st: _core.State, p: tuple[float, ...], n: int, first_bad: int, types: _core.Types, online: bool, cross=None
+) -> dict:
+    """C and R functions (docs/theory.md, Table 2) and the per-type test loss as Dataset variables;
+    ``cross`` (residual nets): the cross-layer functions of Sec. 11.3, dims (layer, layer2, step, step2)."""
     _, _, inv_alpha, _, c0, _ = p
     st = _core.State(*(np.array(a) for a in st))  # writable copies (NaN-masked below)
     tt, ll = ("step", "step2"), ("layer", "step", "step2")
-    w = np.ones(1)  # isotropic: a single input-space type
+    w = np.asarray(types.w)  # the input-space types of Eq. (4.10)
     out = {
         "C_u": (tt, st.Cu),
         "C_a": (tt, st.Ca),
@@ -116,65 +136,102 @@ def _order_parameter_vars(st: _core.State, p: tuple[float, ...], n: int, first_b
         "R_a_kappa": (tt, math.sqrt(inv_alpha) * np.einsum("k,knj->nj", w, st.V[:, :, 1 + n :])),
         "R_Delta_r": (tt, st.Dl[:, :n]),
     }
+    if cross is not None:
+        out.update({f"{k}_cross": (("layer", "layer2") + tt, np.array(v)) for k, v in cross._asdict().items()})
+    mode = np.asarray(types.lam)[:, None] * _mode_test_loss(st, p, n, online, first_bad if first_bad >= 0 else n)
     if first_bad >= 0:
         for dims, arr in out.values():
             arr[..., first_bad:, :] = np.nan
             arr[..., :, first_bad:] = np.nan
+    out["test_loss_mode"] = (("mode", "step"), mode)
     return out
 
 
-def _dataset(config: Config, train, test, st, p, order_parameters: bool) -> xr.Dataset:
+def _dataset(config: Config, train, test, st, p, order_parameters: bool, types: _core.Types, cross=None) -> xr.Dataset:
     train, test, first = _divergence(np.asarray(train, float), np.asarray(test, float))
-    extra = _order_parameter_vars(st, p, config.steps + 1, first) if order_parameters else None
+    extra = None
+    if order_parameters:
+        extra = _order_parameter_vars(st, p, config.steps + 1, first, types, config.online, cross)
     ds = make_theory_dataset(train, test, resolve(config), first, extra=extra)
     if order_parameters:
-        ds = ds.assign_coords(step2=np.arange(config.steps + 1), layer=np.arange(1, config.depth + 1))
+        ds = ds.assign_coords(
+            step2=np.arange(config.steps + 1),
+            layer=np.arange(1, config.depth + 1),
+            **({"layer2": np.arange(1, config.depth + 1)} if cross is not None else {}),
+            # the input-space types (Eq. 4.10): test_loss = sum_mode mode_weight * test_loss_mode + sigma^2
+            mode_lambda=("mode", np.asarray(types.lam, float)),
+            mode_b=("mode", np.asarray(types.b, float)),
+            mode_weight=("mode", np.asarray(types.w, float)),
+        )
     return ds
 
 
-def solve(config: Config | dict[str, Any], order_parameters: bool = False) -> xr.Dataset:
+def solve(config: Config | dict[str, Any], order_parameters: bool = False, bins: int = DEFAULT_BINS) -> xr.Dataset:
     """DMFT learning curves of one configuration (docs/theory.md, Eqs. 4.1-4.11).
 
     Returns the theory Dataset of ``results.make_theory_dataset``; with ``order_parameters`` also the
-    two-time functions C_* and R_* of Table 2 (dims ``step``, ``step2``, and ``layer`` for N-space ones).
-    Only the ratios alpha, nu enter; ``config.dim`` is ignored.
+    two-time functions C_* and R_* of Table 2 (dims ``step``, ``step2``, and ``layer`` for N-space ones)
+    and the test loss per input-space type (``test_loss_mode``, dims ``mode``, ``step``). Only the ratios
+    alpha, nu enter; ``config.dim`` only defines a power-law spectrum, whose D modes are grouped into at
+    most ``bins`` types (exact when bins >= D; docs/theory.md, Sec. 12).
     """
     config = _as_config(config)
-    check_supported(config)
+    check_supported(config, bins)
     p = _scalars(config)
     n = config.steps + 1
-    out = _core.run(
-        _core.Params(*map(np.float64, p)), _isotropic_types(), config.depth, n, order_parameters, config.online
-    )
+    types = spectra.spectrum_types(config, bins)
+    params = _core.Params(*map(np.float64, p))
+    if config.residual:  # one N-space site for all layers, branch scale a = beta_res/sqrt(L) (Sec. 11)
+        a = np.float64(config.branch_scale[1])
+        out = _residual.run(params, a, types, config.depth, n, order_parameters, config.online)
+    else:
+        out = _core.run(params, types, config.depth, n, order_parameters, config.online)
     st = out[2] if order_parameters else None
-    return _dataset(config, out[0], out[1], st, p, order_parameters)
+    cross = out[3] if order_parameters and config.residual else None
+    return _dataset(config, out[0], out[1], st, p, order_parameters, types, cross)
 
 
 def _static_key(config: Config) -> tuple:
-    return (config.depth, config.steps, config.residual, config.spectrum.model_dump_json(), config.online)
+    return (
+        config.depth,
+        config.steps,
+        config.residual,
+        config.spectrum.model_dump_json(),
+        spectra.theory_dim(config),  # a power law's D defines its modes
+        config.online,
+    )
 
 
-def solve_batch(configs: Iterable[Config | dict[str, Any]], order_parameters: bool = False) -> list[xr.Dataset]:
+def solve_batch(
+    configs: Iterable[Config | dict[str, Any]], order_parameters: bool = False, bins: int = DEFAULT_BINS
+) -> list[xr.Dataset]:
     """Solve configurations that differ only in eta, gamma0, alpha, nu, noise (or parameterization) in
     ONE vmapped, jit-compiled call. Returns one Dataset per configuration, as :func:`solve` does."""
     configs = [_as_config(c) for c in configs]
     if not configs:
         return []
     for c in configs:
-        check_supported(c)
+        check_supported(c, bins)
     keys = {_static_key(c) for c in configs}
     if len(keys) > 1:
         raise ValueError(
-            "solve_batch: configurations must share depth, steps, residual, spectrum and the online switch "
-            f"(they may differ in eta, gamma0, alpha, nu, noise); got {len(keys)} different combinations"
+            "solve_batch: configurations must share depth, steps, residual, spectrum (and dim for a power law) "
+            "and the online switch "
+            f"(they may differ in eta, gamma0, alpha, nu, noise, beta_res); got {len(keys)} different combinations"
         )
     ps = [_scalars(c) for c in configs]
     batch = _core.Params(*(np.array(col, float) for col in zip(*ps)))
     first = configs[0]
-    out = _core.run_batch(batch, _isotropic_types(), first.depth, first.steps + 1, order_parameters, first.online)
+    types = spectra.spectrum_types(first, bins)
+    if first.residual:  # beta_res may differ within the batch: the branch scale is traced
+        branch = np.array([c.branch_scale[1] for c in configs], float)
+        out = _residual.run_batch(batch, branch, types, first.depth, first.steps + 1, order_parameters, first.online)
+    else:
+        out = _core.run_batch(batch, types, first.depth, first.steps + 1, order_parameters, first.online)
     train, test = np.asarray(out[0]), np.asarray(out[1])
     result = []
     for i, (c, p) in enumerate(zip(configs, ps)):
         st = _core.State(*(a[i] for a in out[2])) if order_parameters else None
-        result.append(_dataset(c, train[i], test[i], st, p, order_parameters))
+        cross = _residual.Cross(*(a[i] for a in out[3])) if order_parameters and first.residual else None
+        result.append(_dataset(c, train[i], test[i], st, p, order_parameters, types, cross))
     return result

@@ -92,42 +92,24 @@ def _init(depth: int, n: int, K: int) -> State:
     )
 
 
-def _step(t, st: State, p: Params, ty: Types, depth: int, n: int, online: bool = False) -> State:
-    """One causal time step: Eqs. (4.1)-(4.9) evaluated at time t (docs/theory.md, Sec. 5).
-
-    ``online`` (a fresh batch every step, Sec. 10): the sample space has no memory, Eq. (10.1), and
-    the kappa-hat source is white with variance (C_a(t,t) + sigma^2) / b, Eq. (10.2); then
-    ``p.inv_alpha`` holds 1/b.
-    """
-    X, G, Cchi, Cg = (list(a) for a in st[:4])
-    V, U, Ca, Cu, Dl, CD = st[4:]
+def masks(t, n: int):
+    """(s < t, s <= t, s == t) over s = 0..n-1: strictly causal memory, responses with the equal-time
+    term, and the position of the time-t source (docs/theory.md, Sec. 4.6)."""
     idx = jnp.arange(n)
-    lt = (idx < t).astype(jnp.float64)  # strictly causal memory (updates of earlier steps)
-    le = (idx <= t).astype(jnp.float64)  # responses that include the equal-time term
-    et = (idx == t).astype(jnp.float64)
+    return tuple((cmp(idx, t)).astype(jnp.float64) for cmp in (jnp.less, jnp.less_equal, jnp.equal))
+
+
+def data_step(t, V, U, Ca, Cu, Dl, CD, Rg1, Cg1, p: Params, ty: Types, n: int, online: bool):
+    """The D-space and P-space at time t, Eqs. (4.1)-(4.5), (10.1)-(10.2): v(t), Delta(t), u(t).
+
+    They see the N-space only through the first layer: ``Rg1`` = R^1_{g xi}(t, .) (the coefficients of
+    g^1(t) on xi~^1) and ``Cg1`` = C_{g^1} (row t already known), so plain and residual nets share this
+    part unchanged. Returns ``(V, U, Ca, Cu, Dl, CD, urow)``; ``urow`` are u(t)'s coefficients.
+    """
+    lt, le, et = masks(t, n)
     zn = jnp.zeros(n)
-    eg = p.eta * p.gamma
-    ones = jnp.ones((n, n))
-
-    def above(l):
-        # (R^{l+1}_{g xi}, C_{g^{l+1}}); the readout is a constant with unit variance (Eq. 4.8)
-        if l == depth - 1:
-            return zn, ones
-        return G[l + 1][t, :n], Cg[l + 1]
-
-    # ---- backward pass, Eq. (4.6): g^l(t) = zeta~^l(t) + sum_{s<t} [R^{l+1}_{g xi} + eta gamma C_{g^{l+1}}] chi^l(s)
-    for l in reversed(range(depth)):
-        R_ab, C_ab = above(l)
-        C_be = Cu if l == 0 else Cchi[l - 1]
-        k = (R_ab + eg * C_ab[t]) * lt
-        grow = jnp.concatenate([zn, et]) + k @ X[l]
-        G[l] = G[l].at[t].set(grow)
-        # C_{g^l}(t, .) needs C_be only at times < t, which are known (grow[:n] is strictly causal)
-        wv = jnp.concatenate([grow[:n] @ C_be, grow[n:] @ C_ab])
-        Cg[l] = _set_rowcol(Cg[l], t, G[l] @ wv)
-
     # ---- D-space, Eq. (4.1)-(4.2): v(t) = sqrt(b) z* - zhat(t) - sum_{s<t} [R^1_{g xi}/gamma + eta C_{g^1}] u(s)
-    Kb = (G[0][t, :n] / p.gamma + p.eta * Cg[0][t]) * lt
+    Kb = (Rg1 / p.gamma + p.eta * Cg1[t]) * lt
     e_z = jnp.zeros(1 + 2 * n).at[0].set(1.0)
     e_zh = jnp.concatenate([jnp.zeros(1), et, zn])
     e_kh = jnp.concatenate([jnp.zeros(1), zn, et])
@@ -141,7 +123,7 @@ def _step(t, st: State, p: Params, ty: Types, depth: int, n: int, online: bool =
     def d_weights(rows, CD_now):
         # rows @ blockdiag(1, c0^2 C_{g^1}, C_Delta / alpha): the D-space source covariance (Eq. 4.3)
         return jnp.concatenate(
-            [rows[:, :1], p.c0**2 * rows[:, 1 : 1 + n] @ Cg[0], p.inv_alpha * kappa_cov(rows[:, 1 + n :], CD_now)],
+            [rows[:, :1], p.c0**2 * rows[:, 1 : 1 + n] @ Cg1, p.inv_alpha * kappa_cov(rows[:, 1 + n :], CD_now)],
             axis=1,
         )
 
@@ -167,13 +149,52 @@ def _step(t, st: State, p: Params, ty: Types, depth: int, n: int, online: bool =
     U = U.at[:, t].set(urow)
     cu = jnp.einsum("k,knj,kj->n", ty.w, U, d_weights(urow, CD))
     Cu = _set_rowcol(Cu, t, cu)
+    return V, U, Ca, Cu, Dl, CD, urow
+
+
+def first_layer_response(urow, p: Params, ty: Types, n: int):
+    """R_below^1(t, .) = R_{u zeta^0} / sqrt(nu) = k1 <du(t)/dzhat>_D (Sec. 4.4): the 1/(gamma0 sqrt nu)
+    of zhat is folded into k1."""
+    return p.k1 * jnp.einsum("k,kj->j", ty.w, urow[:, 1 : 1 + n])
+
+
+def _step(t, st: State, p: Params, ty: Types, depth: int, n: int, online: bool = False) -> State:
+    """One causal time step: Eqs. (4.1)-(4.9) evaluated at time t (docs/theory.md, Sec. 5).
+
+    ``online`` (a fresh batch every step, Sec. 10): the sample space has no memory, Eq. (10.1), and
+    the kappa-hat source is white with variance (C_a(t,t) + sigma^2) / b, Eq. (10.2); then
+    ``p.inv_alpha`` holds 1/b.
+    """
+    X, G, Cchi, Cg = (list(a) for a in st[:4])
+    lt, le, et = masks(t, n)
+    zn = jnp.zeros(n)
+    eg = p.eta * p.gamma
+    ones = jnp.ones((n, n))
+
+    def above(l):
+        # (R^{l+1}_{g xi}, C_{g^{l+1}}); the readout is a constant with unit variance (Eq. 4.8)
+        if l == depth - 1:
+            return zn, ones
+        return G[l + 1][t, :n], Cg[l + 1]
+
+    # ---- backward pass, Eq. (4.6): g^l(t) = zeta~^l(t) + sum_{s<t} [R^{l+1}_{g xi} + eta gamma C_{g^{l+1}}] chi^l(s)
+    for l in reversed(range(depth)):
+        R_ab, C_ab = above(l)
+        C_be = st.Cu if l == 0 else Cchi[l - 1]
+        k = (R_ab + eg * C_ab[t]) * lt
+        grow = jnp.concatenate([zn, et]) + k @ X[l]
+        G[l] = G[l].at[t].set(grow)
+        # C_{g^l}(t, .) needs C_be only at times < t, which are known (grow[:n] is strictly causal)
+        wv = jnp.concatenate([grow[:n] @ C_be, grow[n:] @ C_ab])
+        Cg[l] = _set_rowcol(Cg[l], t, G[l] @ wv)
+
+    # ---- D-space and P-space, Eqs. (4.1)-(4.5): v(t), Delta(t), u(t)
+    V, U, Ca, Cu, Dl, CD, urow = data_step(t, *st[4:], G[0][t, :n], Cg[0], p, ty, n, online)
 
     # ---- forward pass, Eq. (4.7): chi^l(t) = xi~^l(t) + sum_{s<=t} R_be(t,s) g^l(s) + eta gamma sum_{s<t} C_be(t,s) g^l(s)
     for l in range(depth):
         if l == 0:
-            # R_{u zeta^0} / sqrt(nu) = k1 <du/dzhat> (the 1/(gamma0 sqrt nu) of zhat is folded into k1)
-            R_be = p.k1 * jnp.einsum("k,kj->j", ty.w, urow[:, 1 : 1 + n])
-            C_be = Cu
+            R_be, C_be = first_layer_response(urow, p, ty, n), Cu
         else:
             R_be, C_be = X[l - 1][t, n:], Cchi[l - 1]
         _, C_ab = above(l)

@@ -52,7 +52,8 @@ import numpy as np
 
 from ..config import Config
 from . import _core
-from ._api import _as_config, _isotropic_types, _scalars, check_supported, solve
+from ._api import _as_config, _scalars, check_supported, solve
+from .spectra import spectrum_types
 
 __all__ = ["OptimalEta", "optimal_eta", "stability_edge", "lazy_edge", "loss_derivatives"]
 
@@ -95,7 +96,7 @@ def _setup(config: Config | dict[str, Any]):
     config = _as_config(config)
     check_supported(config)
     p = _core.Params(*map(np.float64, _scalars(config)))
-    return config, p, _isotropic_types(), config.depth, config.steps + 1, config.online
+    return config, p, spectrum_types(config), config.depth, config.steps + 1, config.online
 
 
 def loss_derivatives(config: Config | dict[str, Any], eta: float, which: Which = "test",
