@@ -53,17 +53,27 @@ class Isotropic(_Strict):
     kind: Literal["isotropic"] = "isotropic"
 
 
+#: how the teacher's amplitude per mode is drawn for anisotropic spectra: ``fixed`` beta_star_k =
+#: +-sqrt(b_k) (random signs), ``gaussian`` beta_star_k ~ N(0, b_k). A few top modes carry O(1) of the
+#: target, so with Gaussian amplitudes the learning curve depends on the draw and, with feature
+#: learning, its mean over teachers differs from the DMFT (which averages the target power mode by
+#: mode); with fixed amplitudes the DMFT is the mean curve (docs/theory.md, Sec. 12).
+Teacher = Literal["fixed", "gaussian"]
+
+
 class PowerLaw(_Strict):
     """lambda_k = k^(-a) (top eigenvalue fixed to 1), target power lambda_k b_k ∝ k^(-(a s + 1)).
 
     Normalisation (documented in docs/model.md and recorded in every output): the top eigenvalue is 1
     and sum_k lambda_k b_k / D = 1, so E y^2 = 1 + sigma^2 at every D and D only truncates the
-    spectrum at k = D.
+    spectrum at k = D. ``teacher``: amplitudes beta_star_k = +-sqrt(b_k) (``fixed``, the default) or
+    N(0, b_k) (``gaussian``).
     """
 
     kind: Literal["powerlaw"] = "powerlaw"
     a: float = Field(gt=1.0, allow_inf_nan=False, description="capacity exponent a > 1")
     s: float = Field(gt=0.0, allow_inf_nan=False, description="source exponent s > 0")
+    teacher: Teacher = "fixed"
 
 
 def _read_numbers(path: Path) -> np.ndarray:
@@ -118,6 +128,7 @@ class Custom(_Strict):
     kind: Literal["custom"] = "custom"
     eigenvalues: str = Field(min_length=1, description="file of lambda_k, k = 1..D")
     target: str = Field(min_length=1, description="file of b_k = E beta_star_k^2, k = 1..D")
+    teacher: Teacher = "fixed"
 
     @field_validator("eigenvalues", "target")
     @classmethod
@@ -156,6 +167,7 @@ _RANGES = {
     "noise": "a number in [0, 1e6]",
     "spectrum": (
         "{kind: isotropic}, {kind: powerlaw, a: > 1, s: > 0} or {kind: custom, eigenvalues: FILE, target: FILE}"
+        " (power law and custom: optional teacher: fixed | gaussian)"
     ),
     "eta": "a number in (0, 1e3]",
     "steps": "an integer from 1 to 10^6",
@@ -351,20 +363,26 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _teacher_description(teacher: str) -> str:
+    return "teacher beta_star_k = +-sqrt(b_k)" if teacher == "fixed" else "teacher beta_star_k ~ N(0, b_k)"
+
+
 def spectrum_description(config: Config) -> str:
     """The data normalisation, stated in every output."""
     sp = config.spectrum
     if isinstance(sp, PowerLaw):
         return (
             f"powerlaw: lambda_k = k^-{sp.a} (lambda_1 = 1), lambda_k b_k ∝ k^-({sp.a}*{sp.s}+1), "
-            "normalised so sum_k lambda_k b_k / D = 1 (E y^2 = 1 + sigma^2); D truncates at k = D"
+            "normalised so sum_k lambda_k b_k / D = 1 (E y^2 = 1 + sigma^2); D truncates at k = D; "
+            + _teacher_description(sp.teacher)
         )
     if isinstance(sp, Custom):
         lam, b = custom_arrays(sp)
         return (
             f"custom: lambda_k from {sp.eigenvalues}, b_k = E beta_star_k^2 from {sp.target}, D = {lam.size} "
             f"modes, used as given (no rescaling): lambda_max = {lam.max():.6g}, sum_k lambda_k / D = "
-            f"{lam.mean():.6g}, sum_k lambda_k b_k / D = {np.mean(lam * b):.6g} (E y^2 = this + sigma^2)"
+            f"{lam.mean():.6g}, sum_k lambda_k b_k / D = {np.mean(lam * b):.6g} (E y^2 = this + sigma^2); "
+            + _teacher_description(sp.teacher)
         )
     return "isotropic: Sigma = I, beta_star ~ N(0, I)"
 

@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 
 from .config import Config, Custom, Isotropic, PowerLaw, custom_arrays, spectrum_dim  # noqa: E402
 
-__all__ = ["spectrum", "sample_teacher", "sample_inputs", "sample_labels", "training_set"]
+__all__ = ["spectrum", "sample_teacher", "fixed_teacher", "sample_inputs", "sample_labels", "training_set"]
 
 
 def spectrum(config: Config, dim: int) -> tuple[np.ndarray, np.ndarray]:
@@ -43,9 +43,16 @@ def spectrum(config: Config, dim: int) -> tuple[np.ndarray, np.ndarray]:
     raise TypeError(f"unknown spectrum {sp!r}")
 
 
-def sample_teacher(key: jax.Array, target_var: jax.Array) -> jax.Array:
-    """beta_star_k ~ N(0, b_k)."""
+def sample_teacher(key: jax.Array, target_var: jax.Array, fixed: bool = False) -> jax.Array:
+    """beta_star_k ~ N(0, b_k), or +-sqrt(b_k) with random signs if ``fixed`` (config.Teacher)."""
+    if fixed:
+        return jnp.sqrt(target_var) * jax.random.rademacher(key, target_var.shape, dtype=target_var.dtype)
     return jnp.sqrt(target_var) * jax.random.normal(key, target_var.shape)
+
+
+def fixed_teacher(config: Config) -> bool:
+    """True where the spectrum asks for teacher amplitudes +-sqrt(b_k) (never for isotropic data)."""
+    return getattr(config.spectrum, "teacher", "gaussian") == "fixed"
 
 
 def sample_inputs(key: jax.Array, n: int, eig: jax.Array) -> jax.Array:

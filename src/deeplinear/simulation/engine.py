@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
 from ..config import Config, ConfigError, resolve, sizes  # noqa: E402
-from ..data import sample_teacher, spectrum, training_set  # noqa: E402
+from ..data import fixed_teacher, sample_teacher, spectrum, training_set  # noqa: E402
 from ..results import make_simulation_dataset  # noqa: E402
 from .network import Arch, arch_of, backward, fold, gd_update, init_params, low_rank, predictor  # noqa: E402
 
@@ -54,6 +54,7 @@ class _Static(NamedTuple):
     online: bool
     gram: bool  # full batch with P >= GRAM_RATIO * D: keep X^T X / P (D x D) instead of X (P x D), eq. G1-G2
     rank: int  # K: steps per block of unapplied rank-one updates (eq. R3)
+    fixed_teacher: bool  # teacher amplitudes +-sqrt(b_k) instead of N(0, b_k) (config.Teacher)
 
 
 class _Hyper(NamedTuple):
@@ -67,7 +68,7 @@ class _Hyper(NamedTuple):
 
 def _init(key, eig, target_var, st: _Static, hp: _Hyper):
     k_teacher, k_data, k_init = jax.random.split(key, 3)
-    beta_star = sample_teacher(k_teacher, target_var)
+    beta_star = sample_teacher(k_teacher, target_var, st.fixed_teacher)
     params = init_params(k_init, st.dim, st.width, st.depth)
     if st.online:  # the key of step t's batch is fold_in(k_data, t)
         x = jnp.zeros((0, st.dim))
@@ -226,6 +227,7 @@ def _setup(config: Config, dim: int | None, divergence_factor: float = DIVERGENC
         online=config.online,
         gram=(not config.online) and n["P"] >= GRAM_RATIO * n["D"],
         rank=_rank(config.steps + 1),
+        fixed_teacher=fixed_teacher(config),
     )
     f64 = partial(jnp.asarray, dtype=jnp.float64)
     hp = _Hyper(
