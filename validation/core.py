@@ -55,17 +55,36 @@ GRID = [
 QUICK_GRID = [GRID[1], GRID[3], GRID[6], GRID[12]]
 
 
+def _split(cfg: tuple) -> tuple[tuple, dict]:
+    """(depth, alpha, nu, gamma0, eta, noise[, batch]) and the optional trailing Extra."""
+    return (cfg[:-1], cfg[-1]) if isinstance(cfg[-1], Extra) else (cfg, Extra())
+
+
+class Extra(dict):
+    """Further config fields of a grid entry (e.g. residual, spectrum), with the ``tag`` that names
+    them in the config name and cache files; ``per_dim``: the theory depends on D (power law, whose
+    spectrum D truncates), so it is solved at every simulated D."""
+
+    def __init__(self, tag: str = "", per_dim: bool = False, **fields):
+        super().__init__(fields)
+        self.tag, self.per_dim = tag, per_dim
+
+
 def name(cfg: tuple) -> str:
-    """L{depth}_a{alpha}_..., or online_L{depth}_b{batch}_... for a 7-tuple ending in the batch ratio."""
+    """[tag_]L{depth}_a{alpha}_..., or online_L{depth}_b{batch}_... when a batch ratio follows the noise."""
+    cfg, extra = _split(cfg)
     depth, alpha, nu, gamma0, eta, noise = cfg[:6]
     data = f"online_L{depth}_b{cfg[6]:g}" if len(cfg) == 7 else f"L{depth}_a{alpha:g}"
-    return data + f"_n{nu:g}_g{gamma0:g}_e{eta:g}" + (f"_s{noise:g}" if noise else "")
+    prefix = f"{extra.tag}_" if extra.tag else ""
+    return prefix + data + f"_n{nu:g}_g{gamma0:g}_e{eta:g}" + (f"_s{noise:g}" if noise else "")
 
 
-def config_of(cfg: tuple, steps: int):
+def config_of(cfg: tuple, steps: int, dim: int | None = None):
+    cfg, extra = _split(cfg)
     depth, alpha, nu, gamma0, eta, noise = cfg[:6]
     online = dict(alpha=math.inf, batch=cfg[6]) if len(cfg) == 7 else dict(alpha=alpha)
-    return parse_config(dict(depth=depth, nu=nu, gamma0=gamma0, eta=eta, noise=noise, steps=steps, **online))
+    fields = dict(depth=depth, nu=nu, gamma0=gamma0, eta=eta, noise=noise, steps=steps, **online, **extra)
+    return parse_config(fields | ({"dim": dim} if extra.per_dim else {}))
 
 
 def cached_simulation(cfg: tuple, dim: int, seeds: int, steps: int) -> dict:
@@ -75,7 +94,7 @@ def cached_simulation(cfg: tuple, dim: int, seeds: int, steps: int) -> dict:
         z = np.load(path)
         return {k: z[k] for k in z.files}
     t0 = time.time()
-    ds = simulate(config_of(cfg, steps), dim=dim, seeds=seeds)
+    ds = simulate(config_of(cfg, steps, dim), dim=dim, seeds=seeds)
     out = {
         "train": ds["train_loss"].values,
         "test": ds["test_loss"].values,
@@ -118,11 +137,14 @@ def fit_exponent(dims: list[int], values: list[float]) -> float:
 
 def evaluate(grid, dims, seeds, steps) -> list[dict]:
     """Simulate what is missing (D ascending, so partial runs give every config at small D first)."""
-    theory = {name(c): solve(config_of(c, steps)) for c in grid}
+    theory: dict[tuple, object] = {}
     rows = []
     for dim in dims:
         for c in grid:
-            th = theory[name(c)]
+            key = (name(c), dim if _split(c)[1].per_dim else None)
+            if key not in theory:
+                theory[key] = solve(config_of(c, steps, dim))
+            th = theory[key]
             if int(th["diverged_step"]) >= 0:
                 print(f"  theory diverges for {name(c)}: skipped", flush=True)
                 continue
