@@ -12,7 +12,8 @@ import pytest
 import xarray as xr
 
 from deeplinear.config import ConfigError, parse_config
-from deeplinear.experiments.transfer import fit_exponent, optimum, parabola_vertex
+from deeplinear.experiments.transfer import fit_exponent, optimum, parabola_vertex, transfer_summary
+from deeplinear.experiments.transfer_plot import plot_transfer
 from deeplinear.sweep import run_sweep, work_units
 from deeplinear.sweep_spec import grid_points, parse_sweep
 
@@ -163,6 +164,17 @@ def test_transfer_finds_optimum_and_flags_edges():
     edges = optimum(_synthetic({1.0: 0.001, 2.0: 3.0}))
     assert list(edges["edge"].values) == [-1, 1]
     assert list(edges["eta_grid"].values) == [0.01, 0.32]
+
+
+def test_transfer_leaves_an_infinite_width_out_of_the_fit(tmp_path):
+    # depth .inf on a depth axis: its optimum is reported ("inf" in the summary, a line in the figure), not fitted
+    ds = _synthetic({1.0: 0.09, 4.0: 0.045, 16.0: 0.0225, math.inf: 0.03})
+    fit = fit_exponent(optimum(ds))
+    assert float(fit["exponent"]) == pytest.approx(-0.5) and int(fit["n_fit"]) == 3
+    (row,) = transfer_summary(ds)["rows"]
+    assert [o["nu"] for o in row["optima"]] == [1.0, 4.0, 16.0, "inf"]
+    assert row["optima"][-1]["eta_opt"] == pytest.approx(0.03)
+    assert plot_transfer(ds, tmp_path / "t.png").stat().st_size > 0
 
 
 def test_parabola_vertex():

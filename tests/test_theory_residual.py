@@ -157,8 +157,8 @@ def test_bad_input_is_named():
         solve_batch([cfg(), cfg(residual=False)])
     with pytest.raises(ConfigError, match=r"beta_res"):
         cfg(beta_res=0.0)
-    with pytest.raises(ConfigError, match=r"depth"):
-        cfg(depth=math.inf)
+    with pytest.raises(ConfigError, match=r"depth: .inf .*residual: true and branch_scaling: sqrt_depth"):
+        cfg(depth=math.inf, branch_scaling="constant")  # depth .inf itself: tests/test_theory_infinite_depth.py
 
 
 # ---------------------------------------------------------------------------------------------

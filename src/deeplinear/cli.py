@@ -348,6 +348,40 @@ def data_reuse(
     err_console.print(f"wrote {out}/data_reuse.nc, curves.png, alpha_scan.png", highlight=False)
 
 
+def _power_law_table(ds) -> Table:
+    """Fitted late-time exponents, one row per (s, regime, depth): 'theory / simulation' per gamma0."""
+    lo, hi = json.loads(ds.attrs["fit_window"])
+    table = Table(title=f"fitted exponent p of test loss ~ t^-p over t in [{lo:g}, {hi:g}] (theory / simulation)")
+    for col in ["s", "regime", "L"] + [f"gamma0={g:g}" for g in ds["gamma0"].values] + ["lazy limit", "s", "2s/(1+s)"]:
+        table.add_column(col)
+    fmt = lambda x: "-" if x != x else f"{x:.3f}"  # noqa: E731  (NaN: diverged or not positive)
+    for s in ds["s"].values:
+        for regime in ds["regime"].values:
+            for depth in ds["depth"].values:
+                p = ds["exponent"].sel(s=s, regime=regime, depth=depth)
+                cells = [f"{fmt(float(p.sel(engine='theory', gamma0=g)))} / {fmt(float(p.sel(engine='simulation', gamma0=g)))}"
+                         for g in ds["gamma0"].values]
+                lazy = float(ds["lazy_limit_exponent"].sel(s=s, depth=depth))
+                table.add_row(f"{s:g}", str(regime), str(depth), *cells, fmt(lazy), f"{s:g}", f"{2 * s / (1 + s):.3f}")
+    return table
+
+
+@experiment_app.command("power-law")
+def power_law(
+    out: Path = typer.Option(Path("results/power_law"), "--out", help="output folder (resumable: OUT/points)"),
+    quick: bool = typer.Option(False, "--quick", help="CI-sized version (about a minute)"),
+) -> None:
+    """Test loss vs t on power-law data (a = 1.5, s = 0.5 and 1.5), gamma0 lazy to rich, depth 1-3, online
+    b = 1, 4 and full batch: fitted late-time exponents against t^-s and t^-2s/(1+s)."""
+    from .experiments.power_law import DEFAULT, QUICK, run_power_law
+
+    _out_dir(out)
+    with progress_bar("power-law points") as update:
+        ds = run_power_law(QUICK if quick else DEFAULT, out, progress=update)
+    err_console.print(_power_law_table(ds))
+    err_console.print(f"wrote {out}/power_law.nc, summary.json, exponents.png, curves_L*.png", highlight=False)
+
+
 def main() -> None:  # pragma: no cover
     app()
 

@@ -6,7 +6,8 @@ Every symbol is defined once, here and in ``docs/model.md``:
 * ``nu = N/D`` (``inf``: infinite width, theory only),
 * ``gamma0`` the feature-learning strength, ``eta`` the dimensionless learning rate,
 * ``depth = L`` hidden layers, ``residual`` with branch scale ``beta_res / sqrt(L)`` (or ``beta_res`` with
-  ``branch_scaling: constant``).
+  ``branch_scaling: constant``); ``depth: .inf`` is the infinite-depth limit of such a residual net
+  (theory only).
 
 Under ``parameterization: ntk`` the user gives ``gamma`` in the ``gamma0`` field and the model used is
 the point ``gamma0 = gamma / sqrt(nu)`` of the family; :func:`resolve` records both.
@@ -155,7 +156,7 @@ def custom_arrays(sp: Custom) -> tuple[np.ndarray, np.ndarray]:
 Spectrum = Annotated[Union[Isotropic, PowerLaw, Custom], Field(discriminator="kind")]
 
 _RANGES = {
-    "depth": "an integer from 1 to 4096",
+    "depth": "an integer from 1 to 4096, or .inf (residual: true with branch_scaling: sqrt_depth; theory only)",
     "residual": "true or false",
     "beta_res": "a number in (0, 1e3]",
     "branch_scaling": "'sqrt_depth' (branch scale beta_res/sqrt(L)) or 'constant' (beta_res)",
@@ -185,7 +186,7 @@ def _positive_or_inf(name: str, value: float) -> float:
 class Config(_Strict):
     """A deep linear network, its data and its training run (docs/model.md, 'Configuration')."""
 
-    depth: int = Field(2, ge=1, le=4096, description="L, number of hidden layers")
+    depth: int | float = Field(2, description="L, number of hidden layers; .inf: the infinite-depth limit")
     residual: bool = False
     beta_res: float = Field(1.0, gt=0.0, le=1e3, allow_inf_nan=False)
     branch_scaling: Literal["sqrt_depth", "constant"] = "sqrt_depth"
@@ -208,6 +209,26 @@ class Config(_Strict):
             raise ValueError(f"must be a number, not {str(value).lower()}")
         return value
 
+    @field_validator("depth", mode="before")
+    @classmethod
+    def _depth(cls, value: Any) -> Any:
+        """An integer from 1 to 4096 (3.0 counts as 3), or .inf; which nets allow .inf: ``_consistent``."""
+        if isinstance(value, str) and value.strip().lower() in ("inf", "+inf", ".inf", "+.inf", "infinity"):
+            return math.inf
+        if isinstance(value, bool):
+            return value  # named by _not_bool
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError("must be an integer or .inf") from None
+        if number == math.inf:
+            return math.inf
+        if not number.is_integer():
+            raise ValueError("must be a whole number or .inf")
+        if not 1 <= number <= 4096:
+            raise ValueError("must be from 1 to 4096, or .inf")
+        return int(number)
+
     @field_validator("nu", "alpha")
     @classmethod
     def _ratio(cls, value: float, info) -> float:
@@ -223,6 +244,11 @@ class Config(_Strict):
         if not math.isinf(self.alpha) and self.batch is not None:
             raise ValueError(
                 "batch: only for online SGD; set alpha: .inf, or batch: null for full-batch GD"
+            )
+        if math.isinf(self.depth) and not (self.residual and self.branch_scaling == "sqrt_depth"):
+            raise ValueError(
+                "depth: .inf is the infinite-depth limit of a residual net with branch scale beta_res/sqrt(L); "
+                "allowed: an integer from 1 to 4096, or .inf with residual: true and branch_scaling: sqrt_depth"
             )
         spectrum_dim(self, self.dim)  # a custom spectrum fixes D
         return self
@@ -244,7 +270,7 @@ class Config(_Strict):
         """(s, a) in h^{l+1} = s h^l + a W^l h^l / sqrt(N): plain (0, 1), residual (1, beta_res/sqrt(L)),
         or (1, beta_res) with ``branch_scaling: constant`` (a depth-independent branch, for comparison)."""
         if self.residual:
-            scale = math.sqrt(self.depth) if self.branch_scaling == "sqrt_depth" else 1.0
+            scale = math.sqrt(self.depth) if self.branch_scaling == "sqrt_depth" else 1.0  # depth .inf: a = 0
             return 1.0, self.beta_res / scale
         return 0.0, 1.0
 
@@ -347,6 +373,8 @@ def sizes(config: Config, dim: int | None = None) -> dict[str, int]:
         raise ConfigError(f"dim: must be an integer from 2 to 10^6 (got {dim!r})")
     if math.isinf(config.nu):
         raise ConfigError("nu: a simulation needs a finite width; allowed: a number > 0")
+    if math.isinf(config.depth):
+        raise ConfigError("depth: a simulation needs a finite depth; allowed: an integer from 1 to 4096")
     out = {"D": int(dim), "N": max(1, round(config.nu * dim))}
     if config.online:
         out["B"] = max(1, round(config.batch * dim))

@@ -11,8 +11,10 @@ T steps, as in the width-transfer experiment), for three architectures (``ARCHS`
   random initial output, (1 + beta_res^2)^(L-1) / (gamma0^2 nu), explodes with depth;
 * ``plain``: h^{l+1} = W^l h^l / sqrt(N).
 
-Theory (DMFT) at depths 2..64 (and the infinite-depth limit of the 1/sqrt(L) net where the theory has
-it), simulation at D = 64 (N = 64, P = 256) at the same depths, 4 seeds. Every sweep is resumable
+Theory (DMFT) at depths 2..64 and, for the 1/sqrt(L) net, its infinite-depth limit (``depth: .inf``,
+docs/theory.md Sec. 11.7: one more curve in its figure and a horizontal line in the eta* panel; its eta* in
+summary.json under depth "inf", left out of the fitted exponent); simulation at D = 64 (N = 64, P = 256) at
+the finite depths, 4 seeds. Every sweep is resumable
 (OUT/<name>/points) and written to OUT/<name>/sweep.nc; the transfer figure (loss vs eta, one curve per
 depth with the optimum marked, diverged points left out and counted; eta* vs depth) to OUT/<name>.png,
 and all optima with the fitted depth exponent of eta* to OUT/summary.json.
@@ -21,6 +23,7 @@ and all optima with the fitted depth exponent of eta* to OUT/summary.json.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Callable
 
@@ -36,6 +39,8 @@ ARCHS: dict[str, dict[str, Any]] = {
 DEPTHS = [2, 4, 8, 16, 32, 64]
 ETA_GRID = {"log2": [0.002, 1.1, 2]}  # 0.002 * 2^(k/2) up to ~1
 QUICK = {"depths": [2, 8], "eta": {"log2": [0.0113, 0.52, 2]}}
+#: the architecture whose theory sweep also runs at depth .inf (the only one with a limit)
+LIMIT_ARCH = "residual_sqrt"
 T = 20
 
 
@@ -46,7 +51,8 @@ def sweeps(quick: bool = False) -> dict[str, tuple[str, dict[str, Any]]]:
     sim = {"dim": 32 if quick else 64, "seeds": 2 if quick else 4}
     named: dict[str, tuple[str, dict[str, Any]]] = {}
     for arch, fields in ARCHS.items():
-        named[f"theory_{arch}"] = ("theory", {"base": {**base, **fields}, "axes": axes, "chunk": 64})
+        depths = axes["depth"] + ([math.inf] if arch == LIMIT_ARCH else [])
+        named[f"theory_{arch}"] = ("theory", {"base": {**base, **fields}, "axes": {**axes, "depth": depths}, "chunk": 64})
     for arch, fields in ARCHS.items():
         named[f"simulation_{arch}"] = ("simulation", {"base": {**base, **fields, **sim}, "axes": axes})
     return named

@@ -16,7 +16,8 @@ Per combination of the other axes, :func:`optimum` gives
   on that side: grid end, or the next eta diverged), else 0; an edge optimum is only a bound;
 * ``n_diverged``: points left out along eta.
 
-:func:`fit_exponent` fits eta_opt ∝ width^p (least squares in log-log, edge optima left out).
+:func:`fit_exponent` fits eta_opt ∝ width^p (least squares in log-log, edge optima and an infinite width,
+the limit of a depth axis, left out).
 """
 
 from __future__ import annotations
@@ -104,21 +105,22 @@ def optimum(ds: xr.Dataset, eta_dim: str = "eta", which: str = "test", step: int
 
 
 def fit_exponent(opt: xr.Dataset, width_dim: str = "nu", var: str = "eta_opt") -> xr.Dataset:
-    """Least-squares fit log eta_opt = log c + p log width over widths (edge optima left out).
+    """Least-squares fit log eta_opt = log c + p log width over widths (edge optima and width inf left out).
 
     Returns ``exponent`` (p), ``prefactor`` (c), ``n_fit`` (points used; p is NaN below 2) and ``spread``
     = max / min of eta_opt across the fitted widths (how far the optimum moves), per other axis.
     """
     arr = opt[var].transpose(..., width_dim)
     edge = opt["edge"].transpose(..., width_dim)
-    w = np.log(opt[width_dim].values.astype(float))
+    with np.errstate(divide="ignore"):
+        w = np.log(opt[width_dim].values.astype(float))
     rest = [d for d in arr.dims if d != width_dim]
     shape = tuple(arr.sizes[d] for d in rest)
     res = {k: np.full(shape, np.nan) for k in ("exponent", "prefactor", "spread")}
     res["n_fit"] = np.zeros(shape, dtype=np.int64)
     for idx in itertools.product(*map(range, shape)):
         y, e = arr.values[idx], edge.values[idx]
-        keep = np.isfinite(y) & (e == 0)
+        keep = np.isfinite(y) & (e == 0) & np.isfinite(w)
         res["n_fit"][idx] = int(keep.sum())
         if keep.sum() >= 2:
             p, logc = np.polyfit(w[keep], np.log(y[keep]), 1)
@@ -137,6 +139,13 @@ def _jsonable(x: Any) -> Any:
     return x.item() if isinstance(x, np.generic) else x
 
 
+def _coord(x: Any) -> Any:
+    """A coordinate value for JSON: an infinite one (depth .inf) as "inf", as in resolved configs."""
+    if isinstance(x, (float, np.floating, np.ndarray)) and np.ndim(x) == 0 and np.isinf(x):
+        return "inf"
+    return _jsonable(x)
+
+
 def transfer_summary(ds: xr.Dataset, width_dim: str = "nu", eta_dim: str = "eta", which: str = "test") -> dict:
     """JSON-ready optimum table and width exponent for every combination of the remaining axes."""
     opt = optimum(ds, eta_dim, which)
@@ -146,10 +155,10 @@ def transfer_summary(ds: xr.Dataset, width_dim: str = "nu", eta_dim: str = "eta"
     for idx in itertools.product(*[range(opt.sizes[d]) for d in rest]):
         sel = {d: i for d, i in zip(rest, idx)}
         o = opt.isel(sel)
-        row = {"where": {d: _jsonable(opt[d].values[i]) for d, i in sel.items()}}
+        row = {"where": {d: _coord(opt[d].values[i]) for d, i in sel.items()}}
         widths = o[width_dim].values if width_dim in o.dims else [None]
         row["optima"] = [
-            {width_dim: _jsonable(w), **{k: _jsonable(o[k].values[j] if width_dim in o.dims else o[k].values)
+            {width_dim: _coord(w), **{k: _jsonable(o[k].values[j] if width_dim in o.dims else o[k].values)
                                          for k in o.data_vars}}
             for j, w in enumerate(widths)
         ]

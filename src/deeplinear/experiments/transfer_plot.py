@@ -2,7 +2,8 @@
 
 One row per combination of the axes other than width and eta: left, loss after T steps vs eta (log-log),
 one curve per width, the optimum marked, diverged points left out and counted in the legend; right,
-eta_opt vs width (log-log) with the fitted exponent (edge optima drawn hollow, not fitted).
+eta_opt vs width (log-log) with the fitted exponent (edge optima drawn hollow, not fitted; an infinite width,
+the depth .inf limit, as a horizontal line).
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ def _width_panel(ax, opt, width_dim):
     fit = fit_exponent(opt, width_dim)
     w = opt[width_dim].values.astype(float)
     y, edge = opt["eta_opt"].values, opt["edge"].values
+    limit = np.isinf(w)  # width inf (depth .inf): the limit, a horizontal line rather than a point
+    for eta, e in zip(y[limit], edge[limit]):
+        ax.axhline(eta, color="C2", ls=":", lw=1.2, label=f"{width_dim}=inf" + (" (grid edge: bound)" if e else ""))
+    w, y, edge = w[~limit], y[~limit], edge[~limit]
     ax.plot(w[edge == 0], y[edge == 0], "o", color="C0", label="optimum")
     if (edge != 0).any():
         ax.plot(w[edge != 0], y[edge != 0], "o", mfc="none", color="C3", label="at grid edge (bound)")

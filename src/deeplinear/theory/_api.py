@@ -11,6 +11,7 @@ import xarray as xr
 from ..config import Config, ConfigError, parse_config, resolve
 from ..results import make_theory_dataset
 from . import _core, _residual, spectra
+from ._residual import DEPTH_STEPS
 from .spectra import DEFAULT_BINS
 
 __all__ = ["solve", "solve_batch", "check_supported", "DIVERGENCE_FACTOR", "LAZY_GAMMA"]
@@ -31,32 +32,46 @@ def _as_config(config: Config | dict[str, Any]) -> Config:
 MEMORY_LIMIT = 8e9
 
 
-def solver_bytes(config: Config, types: int = 1) -> float:
+def solver_bytes(config: Config, types: int = 1, depth_steps: int = DEPTH_STEPS) -> float:
     """Memory of the solver state: per layer 2 (T x 2T) coefficient and 2 (T x T) order-parameter
     arrays, the D-space (2 x T x 2T per input-space type) and P-space arrays, times ~2 for the step's
     temporaries."""
     n = config.steps + 1
-    return 2 * 8.0 * n * n * _state_floats(config, types)
+    return 2 * 8.0 * n * n * _state_floats(config, types, depth_steps)
 
 
-def _state_floats(config: Config, types: int) -> float:
+def _solved_depth(config: Config, depth_steps: int) -> int:
+    """The number of layers the solver runs: depth .inf runs grids up to M + 1 layers (Sec. 11.7)."""
+    return depth_steps + 1 if math.isinf(config.depth) else config.depth
+
+
+def _state_floats(config: Config, types: int, depth_steps: int = DEPTH_STEPS) -> float:
     """Float64 numbers of the solver state per (T + 1)^2; a residual net keeps every layer's coefficients
     on every layer's sources, O(L^2) (docs/theory.md, Sec. 11.5)."""
-    depth = config.depth
+    depth = _solved_depth(config, depth_steps)
     per_net = _residual.state_floats(depth) if config.residual else 6 * depth + 8
     return per_net + 4 * (types - 1)
 
 
-def check_supported(config: Config, bins: int = DEFAULT_BINS) -> None:
+def check_supported(config: Config, bins: int = DEFAULT_BINS, depth_steps: int = DEPTH_STEPS) -> None:
     """Raise NotImplementedError naming the field for what this DMFT does not cover (yet), and a
-    ConfigError for a horizon whose T x T arrays would not fit in memory or a power law without dim."""
+    ConfigError for a horizon whose T x T arrays would not fit in memory, a power law without dim or a
+    bad ``depth_steps`` (the layer-time grid of depth .inf, Sec. 11.7)."""
+    if math.isinf(config.depth) and (
+        isinstance(depth_steps, bool) or not isinstance(depth_steps, int) or depth_steps % 4 or not 4 <= depth_steps <= 1024
+    ):
+        raise ConfigError(
+            f"depth_steps: the layer-time grids of depth .inf have M/4, M/2 and M steps (got M = {depth_steps!r}); "
+            "allowed: a multiple of 4 from 4 to 1024"
+        )
     dim = spectra.theory_dim(config)
     types = 1 if dim is None else min(bins, dim)
-    need = solver_bytes(config, types)
+    need = solver_bytes(config, types, depth_steps)
     if need > MEMORY_LIMIT:
-        longest = int(math.sqrt(MEMORY_LIMIT / (16.0 * _state_floats(config, types)))) - 1
+        longest = int(math.sqrt(MEMORY_LIMIT / (16.0 * _state_floats(config, types, depth_steps)))) - 1
+        where = f"depth .inf (depth_steps {depth_steps})" if math.isinf(config.depth) else f"depth {config.depth}"
         raise ConfigError(
-            f"steps: the theory keeps T x T arrays; T = {config.steps} at depth {config.depth} needs "
+            f"steps: the theory keeps T x T arrays; T = {config.steps} at {where} needs "
             f"{need / 1e9:.0f} GB (limit {MEMORY_LIMIT / 1e9:.0f} GB); allowed: steps <= {longest} at this depth"
             + (f" and {types} input-space types" if types > 1 else "")
             + (" (residual nets: memory grows like depth^2 T^2)" if config.residual else "")
@@ -166,21 +181,68 @@ def _dataset(config: Config, train, test, st, p, order_parameters: bool, types: 
     return ds
 
 
-def solve(config: Config | dict[str, Any], order_parameters: bool = False, bins: int = DEFAULT_BINS) -> xr.Dataset:
+def _infinite_depth_dataset(config: Config, grids: list, p: tuple, types: _core.Types, depth_steps: int) -> xr.Dataset:
+    """The depth .inf Dataset from the (train, test) curves of the three layer-time grids (Sec. 11.7): the
+    Richardson value 2 f(M) - f(M/2) (Eq. 11.13) as the losses, the grids' curves as ``*_loss_grid``
+    (dims ``depth_grid``, ``step``) and two error measures in the attrs, maxima over train, test and the
+    steps before any divergence of |f(M) - f_inf| / f_inf (``depth_grid_error``: the error left without the
+    extrapolation) and |R(M) - R(M/2)| / f_inf (``depth_error_estimate``: how much the extrapolated value
+    still moves when the grid is halved, ~3x its own error when that is O(1/M^2))."""
+    curves = np.asarray(grids, float)  # (grid, train/test, step)
+    best = _residual.richardson(curves[1], curves[2])
+    ds = _dataset(config, best[0], best[1], None, p, False, types)
+    first = int(ds["diverged_step"])
+    ok = slice(None, None if first < 0 else first)
+
+    def rel(x):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = np.abs(x[:, ok]) / np.abs(best[:, ok])
+        return float(np.nanmax(r)) if np.isfinite(r).any() else math.nan
+
+    ds.attrs.update(
+        depth_steps=depth_steps,
+        depth_grids=list(_residual.depth_grids(depth_steps)),
+        depth_grid_error=rel(curves[2] - best),
+        depth_error_estimate=rel(best - _residual.richardson(curves[0], curves[1])),
+    )
+    grid = np.array(_residual.depth_grids(depth_steps))
+    return ds.assign(
+        train_loss_grid=(("depth_grid", "step"), curves[:, 0]), test_loss_grid=(("depth_grid", "step"), curves[:, 1])
+    ).assign_coords(depth_grid=grid)
+
+
+def _infinite_depth_order_parameters() -> None:
+    raise NotImplementedError(
+        "order_parameters: the depth .inf solve extrapolates loss curves over layer-time grids; for the order "
+        "parameters solve a finite depth (e.g. depth: 64)"
+    )
+
+
+def solve(
+    config: Config | dict[str, Any], order_parameters: bool = False, bins: int = DEFAULT_BINS,
+    depth_steps: int = DEPTH_STEPS,
+) -> xr.Dataset:
     """DMFT learning curves of one configuration (docs/theory.md, Eqs. 4.1-4.11).
 
     Returns the theory Dataset of ``results.make_theory_dataset``; with ``order_parameters`` also the
     two-time functions C_* and R_* of Table 2 (dims ``step``, ``step2``, and ``layer`` for N-space ones)
     and the test loss per input-space type (``test_loss_mode``, dims ``mode``, ``step``). Only the ratios
     alpha, nu enter; ``config.dim`` only defines a power-law spectrum, whose D modes are grouped into at
-    most ``bins`` types (exact when bins >= D; docs/theory.md, Sec. 12).
+    most ``bins`` types (exact when bins >= D; docs/theory.md, Sec. 12). ``depth: .inf`` (residual nets)
+    solves the infinite-depth limit on layer-time grids of ``depth_steps`` / 4, / 2 and ``depth_steps``
+    steps and extrapolates (Sec. 11.7); ``depth_steps`` is not used at a finite depth.
     """
     config = _as_config(config)
-    check_supported(config, bins)
+    check_supported(config, bins, depth_steps)
     p = _scalars(config)
     n = config.steps + 1
     types = spectra.spectrum_types(config, bins)
     params = _core.Params(*map(np.float64, p))
+    if math.isinf(config.depth):
+        if order_parameters:
+            _infinite_depth_order_parameters()
+        grids = _residual.run_infinite(params, np.float64(config.beta_res), types, n, depth_steps, config.online)
+        return _infinite_depth_dataset(config, grids, p, types, depth_steps)
     if config.residual:  # one N-space site for all layers, branch scale a = beta_res/sqrt(L) (Sec. 11)
         a = np.float64(config.branch_scale[1])
         out = _residual.run(params, a, types, config.depth, n, order_parameters, config.online)
@@ -203,15 +265,17 @@ def _static_key(config: Config) -> tuple:
 
 
 def solve_batch(
-    configs: Iterable[Config | dict[str, Any]], order_parameters: bool = False, bins: int = DEFAULT_BINS
+    configs: Iterable[Config | dict[str, Any]], order_parameters: bool = False, bins: int = DEFAULT_BINS,
+    depth_steps: int = DEPTH_STEPS,
 ) -> list[xr.Dataset]:
     """Solve configurations that differ only in eta, gamma0, alpha, nu, noise (or parameterization) in
-    ONE vmapped, jit-compiled call. Returns one Dataset per configuration, as :func:`solve` does."""
+    ONE vmapped, jit-compiled call (one per layer-time grid at depth .inf). Returns one Dataset per
+    configuration, as :func:`solve` does."""
     configs = [_as_config(c) for c in configs]
     if not configs:
         return []
     for c in configs:
-        check_supported(c, bins)
+        check_supported(c, bins, depth_steps)
     keys = {_static_key(c) for c in configs}
     if len(keys) > 1:
         raise ValueError(
@@ -223,6 +287,16 @@ def solve_batch(
     batch = _core.Params(*(np.array(col, float) for col in zip(*ps)))
     first = configs[0]
     types = spectra.spectrum_types(first, bins)
+    if math.isinf(first.depth):
+        if order_parameters:
+            _infinite_depth_order_parameters()
+        beta = np.array([c.beta_res for c in configs], float)
+        grids = _residual.run_infinite(batch, beta, types, first.steps + 1, depth_steps, first.online, batched=True)
+        grids = [[np.asarray(x) for x in g] for g in grids]
+        return [
+            _infinite_depth_dataset(c, [[x[i] for x in g] for g in grids], p, types, depth_steps)
+            for i, (c, p) in enumerate(zip(configs, ps))
+        ]
     if first.residual:  # beta_res may differ within the batch: the branch scale is traced
         branch = np.array([c.branch_scale[1] for c in configs], float)
         out = _residual.run_batch(batch, branch, types, first.depth, first.steps + 1, order_parameters, first.online)

@@ -1,4 +1,4 @@
-"""The causal DMFT solver for residual deep linear nets (docs/theory.md, Sec. 11).
+"""The causal DMFT solver for residual deep linear nets (docs/theory.md, Sec. 11), and its infinite-depth limit.
 
 h^{l+1} = h^l + a W^l h^l / sqrt(N), a = ``config.branch_scale`` (beta_res / sqrt(L)): hidden unit i is the same coordinate in
 every layer, so ONE N-space site carries all L layers and every layer field is a linear combination
@@ -13,12 +13,18 @@ Layouts (n = T + 1 time points, L layers):
   blocks b = 0..L-1: xi~^{b+1}(0..n-1)  (from W^b; covariance C_below^{b+1}: C_u for b = 0, else C_chi^b);
   blocks b = L..2L-1: zeta~^{b-L+1}(0..n-1) (from W^{b-L+1}^T; covariance C_above = C_g^{b-L+2}; the
   last block is the readout w^L(0), a GP with all-ones covariance as in Eq. 4.8).
-  ``X[i]``, ``G[i]`` = coefficients of chi^{i+1}, g^{i+1}, each (n, S), kept in tuples (L is static).
-* ``Cov`` (2L, n, n): the covariance of source block b (Eq. 11.5), filled in as the order parameters become
-  known; C_g^1 (D-space input) and C_chi^L (no matrix above it) are kept apart in ``Cg1``, ``CchiL``.
+  ``X[i]``, ``G[i]`` = coefficients of chi^{i+1}, g^{i+1}, each (n, S): a tuple of L arrays up to
+  ``UNROLL_DEPTH`` layers, an (L, n, S) stack beyond.
+* ``Cov`` (2L + 2, n, n): [C_u, C_chi^1..C_chi^L, C_g^1..C_g^L, ones] (chi^l at index l with chi^0 = u,
+  g^l at L + l with g^{L+1} = the readout's constant), filled in as the order parameters become known;
+  source block b has covariance Cov[b] (b < L) or Cov[b + 2] (b >= L), Eq. (11.5).
 * D-space and P-space: exactly ``_core.State``'s V, U, Ca, Cu, Dl, CD.
 
 Cost per step O(L^2 T^2), in total O(L^2 T^3) time and O(L^2 T^2) memory (Sec. 11.5).
+
+Infinite depth (Sec. 11.7): the forward-backward equations in layer time tau = l/L are solved on grids of
+M/4, M/2 and M steps dtau = 1/M; a grid of M steps is this solver at L = M + 1 with the branch scale
+``step_scale`` (Eq. 11.12), and ``richardson`` removes the O(1/M) error (Eq. 11.13).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import jax
+import numpy as np
 
 jax.config.update("jax_enable_x64", True)  # float64 before any array is made
 
@@ -36,7 +43,17 @@ from jax import lax  # noqa: E402
 from ._core import VMAP_CHUNK, Params, Types, data_step, first_layer_response, masks  # noqa: E402
 from ._core import State as PlainState  # noqa: E402
 
-__all__ = ["State", "Cross", "run", "run_batch", "state_floats"]
+__all__ = ["State", "Cross", "run", "run_batch", "state_floats", "DEPTH_STEPS", "depth_grids", "step_scale",
+           "richardson", "run_infinite"]
+
+#: nets up to this depth keep one array per layer (a tuple) and unroll the layer loop at trace time; deeper
+#: ones scan over stacked layers, compiled once for every L. Measured (Sec. 11.5): a step of the unrolled
+#: loop is ~2x faster (XLA:CPU copies every dynamically indexed layer of a stack before a matrix-vector
+#: product), but its compile time grows with L (3 s at L = 2, 5-7 s at L = 8, 9-12 s at L = 16, against
+#: ~3 s for the scan at any L); beyond L = 8 the compile time saved outweighs the slower steps up to T ~ 150
+UNROLL_DEPTH = 8
+#: layer-time steps M of the finest grid of an infinite-depth solve (Sec. 11.7; grids M/4, M/2, M)
+DEPTH_STEPS = 32
 
 
 class State(NamedTuple):
@@ -120,24 +137,19 @@ def _stack(F):
     return jnp.stack(F) if isinstance(F, tuple) else F
 
 
-#: nets up to this depth keep one array per layer (a tuple) and unroll the layer loop at trace time; deeper
-#: ones scan over stacked layers. Measured (benchmarks/theory_speed.md, Sec. 5): a step of the unrolled
-#: loop is 1.3-2.5x faster, because XLA:CPU copies every dynamically indexed layer of a stack before a
-#: matrix-vector product, but its compile time grows with L (~3 s at L = 2, ~12 s at L = 16)
-UNROLL_DEPTH = 8
-
-
-def _over_layers(body, carry, other, own, reverse: bool = False):
-    """One pass over the layers: ``body(carry, (other_i, own_i, i)) -> (carry, own_i with row t set)``,
-    where ``own`` is the field the pass computes (G backward, X forward) and ``other`` the one it reads.
-    Per-layer tuples are unrolled at trace time; stacks go through ``lax.scan`` (compiled once for every
-    L; the updated layers come out as a new stack). Returns the carry and the updated ``own``."""
+def _over_layers(body, carry, other, own, t, reverse: bool = False):
+    """One pass over the layers: ``body(carry, (other_i, own_i, i)) -> (carry, row t of own_i)``, where
+    ``own`` is the field the pass computes (G backward, X forward) and ``other`` the one it reads. Per-layer
+    tuples are unrolled at trace time; stacks go through ``lax.scan`` (compiled once for every L), whose
+    new rows are written into the stack after the pass. Returns the carry and ``own`` with row t set."""
     if isinstance(own, tuple):
         new = list(own)
         for i in reversed(range(len(own))) if reverse else range(len(own)):
-            carry, new[i] = body(carry, (other[i], own[i], i))
+            carry, row = body(carry, (other[i], own[i], i))
+            new[i] = own[i].at[t].set(row)  # the body's own update of row t (merged by XLA's CSE)
         return carry, tuple(new)
-    return lax.scan(body, carry, (other, own, jnp.arange(own.shape[0])), reverse=reverse)
+    carry, rows = lax.scan(body, carry, (other, own, jnp.arange(own.shape[0])), reverse=reverse)
+    return carry, lax.dynamic_update_slice(own, rows[:, None, :], (0, t, 0))
 
 
 def _step(t, st: State, p: Params, a, ty: Types, depth: int, n: int, online: bool) -> State:
@@ -164,13 +176,12 @@ def _step(t, st: State, p: Params, a, ty: Types, depth: int, n: int, online: boo
         #                     + sum_{s<t} [c R_g^{i+2} + eta gamma c^2 C_g^{i+2}](t,s) chi^{i+1}(s)
         k = (c * _block(above, i + 1, n) + eg * c2 * Cov[L + i + 2, t]) * lt
         grow = above + c * unit(L + i) + k @ Xi
-        Gi = Gi.at[t].set(grow)
         # C_{g^{i+1}}(t, .): grow has xi~ coefficients only at s < t and zeta~^m(t) only for m > i,
         # whose covariances C_g^{m+1}(t, t) were set above in this backward pass
-        cg = Gi @ _weights(grow, Cov)
-        return (grow, _rowcol(Cov, L + i + 1, t, cg)), Gi
+        cg = Gi.at[t].set(grow) @ _weights(grow, Cov)
+        return (grow, _rowcol(Cov, L + i + 1, t, cg)), grow
 
-    (_, Cov), G = _over_layers(backward, (jnp.zeros(S), st.Cov), st.X, st.G, reverse=True)
+    (_, Cov), G = _over_layers(backward, (jnp.zeros(S), st.Cov), st.X, st.G, t, reverse=True)
 
     # ---- D-space and P-space, Eqs. (4.1)-(4.5) / (10.1)-(10.2), as for the plain net
     V, U, Ca, Cu, Dl, CD, urow = data_step(
@@ -191,13 +202,12 @@ def _step(t, st: State, p: Params, a, ty: Types, depth: int, n: int, online: boo
         resp = c * _block(below, L + i - 1, n) + jnp.where(i == 0, R1, 0.0)
         k = resp * le + eg * c2 * Cov[i, t] * lt
         xrow = below + c * unit(i) + k @ Gi
-        Xi = Xi.at[t].set(xrow)
         # xrow has xi~^m(t) only for m <= i + 1 (covariances C_u, C_chi^{m-1}(t, t) known) and
         # zeta~^m(t) for any m (backward pass done)
-        cchi = Xi @ _weights(xrow, Cov)
-        return (xrow, _rowcol(Cov, i + 1, t, cchi)), Xi
+        cchi = Xi.at[t].set(xrow) @ _weights(xrow, Cov)
+        return (xrow, _rowcol(Cov, i + 1, t, cchi)), xrow
 
-    (_, Cov), X = _over_layers(forward, (jnp.zeros(S), Cov), G, st.X)
+    (_, Cov), X = _over_layers(forward, (jnp.zeros(S), Cov), G, st.X, t)
     return State(X, G, Cov, V, U, Ca, Cu, Dl, CD)
 
 
@@ -267,3 +277,31 @@ def run(p: Params, a, ty: Types, depth: int, n: int, order_parameters: bool = Fa
 def run_batch(p: Params, a, ty: Types, depth: int, n: int, order_parameters: bool = False, online: bool = False):
     """Solve a batch of residual configurations in one call: every field of ``p`` and ``a`` has a leading axis."""
     return _compiled(depth, n, order_parameters, True, online)(p, a, ty)
+
+
+# ---- the infinite-depth limit, docs/theory.md Sec. 11.7 ------------------------------------------------
+
+
+def depth_grids(depth_steps: int) -> tuple[int, int, int]:
+    """The layer-time grids of an infinite-depth solve: M/4, M/2 and M steps (M a multiple of 4)."""
+    return depth_steps // 4, depth_steps // 2, depth_steps
+
+
+def step_scale(beta, steps: int):
+    """The branch scale of one step dtau = 1/M of layer time, a^2 = e^{beta^2 / M} - 1 (Eq. 11.12): the
+    grid then reproduces the free growth e^{beta^2 tau} of Eq. (11.7) exactly (a^2 = beta^2/M, the plain
+    Euler step, is the same scheme to O(1/M^2) per step but compounds to an O(beta^4/M) error)."""
+    return np.sqrt(np.expm1(np.square(beta) / steps))
+
+
+def richardson(coarse, fine):
+    """2 f(M) - f(M/2): the extrapolation that removes the O(1/M) error of the grid (Eq. 11.13)."""
+    return 2.0 * fine - coarse
+
+
+def run_infinite(p: Params, beta, ty: Types, n: int, depth_steps: int, online: bool = False, batched: bool = False):
+    """(train, test) of the continuum equations (11.9)-(11.11) on each grid of ``depth_grids``: a grid of M
+    steps is the residual net of L = M + 1 layers with branch scale ``step_scale(beta, M)`` (Sec. 11.7).
+    ``batched``: every field of ``p`` and ``beta`` has a leading axis, as in ``run_batch``."""
+    solve = run_batch if batched else run
+    return [solve(p, step_scale(beta, M), ty, M + 1, n, False, online) for M in depth_grids(depth_steps)]

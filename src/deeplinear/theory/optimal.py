@@ -17,8 +17,8 @@ The search, all in x = log eta:
 1. Upper bound: the stability edge *of the theory at this T*: the largest eta whose curve does not
    diverge within T steps (the rule of ``solve``: loss above DIVERGENCE_FACTOR times its initial
    value, or not finite), found by doubling/halving from the lazy edge ``2 / lambda_max`` of the
-   infinite-width initial kernel, (L+1) (1 + alpha^-1/2)^2 for isotropic data (Marchenko-Pastur edge;
-   online SGD: the batch ratio b in place of alpha),
+   infinite-width initial kernel, K (1 + alpha^-1/2)^2 for isotropic data with K = L + 1 (residual nets:
+   ``lazy_kernel``; Marchenko-Pastur edge; online SGD: the batch ratio b in place of alpha),
    then bisection in log eta to a relative width ``edge_rtol``. At finite nu and gamma0 the true
    edge differs from the lazy one, which is only the starting guess.
 2. Bracket: a log grid of ``grid`` points on [edge / ``span``, edge]; the best grid point and its
@@ -55,7 +55,7 @@ from . import _core
 from ._api import _as_config, _scalars, check_supported, solve
 from .spectra import spectrum_types
 
-__all__ = ["OptimalEta", "optimal_eta", "stability_edge", "lazy_edge", "loss_derivatives"]
+__all__ = ["OptimalEta", "optimal_eta", "stability_edge", "lazy_edge", "lazy_kernel", "loss_derivatives"]
 
 Which = Literal["test", "train"]
 
@@ -95,6 +95,11 @@ def _compiled(depth: int, n: int, which: str, mode: str, online: bool):
 def _setup(config: Config | dict[str, Any]):
     config = _as_config(config)
     check_supported(config)
+    if config.residual:  # the derivative below goes through the plain-net solver only
+        raise NotImplementedError(
+            "residual: optimal_eta and loss_derivatives differentiate the plain-net solver; for residual nets "
+            "(and depth .inf) use stability_edge or a sweep over eta"
+        )
     p = _core.Params(*map(np.float64, _scalars(config)))
     return config, p, spectrum_types(config), config.depth, config.steps + 1, config.online
 
@@ -107,12 +112,23 @@ def loss_derivatives(config: Config | dict[str, Any], eta: float, which: Which =
     return float(value), float(grad)
 
 
+def lazy_kernel(config: Config) -> float:
+    """The infinite-width lazy kernel K (times Sigma_hat): L + 1 for plain nets, Eq. (11.8) for residual
+    nets, (2 + beta_res^2) e^{beta_res^2} at depth .inf (Eq. 11.15)."""
+    if not config.residual:
+        return config.depth + 1.0
+    if math.isinf(config.depth):
+        return (2.0 + config.beta_res**2) * math.exp(config.beta_res**2)
+    a2, depth = config.branch_scale[1] ** 2, config.depth
+    return 2 * (1 + a2) ** (depth - 1) + (depth - 1) * a2 * (1 + a2) ** max(depth - 2, 0)
+
+
 def lazy_edge(config: Config) -> float:
-    """2 / lambda_max of the infinite-width lazy kernel (L+1) Sigma_hat on isotropic data (MP edge);
+    """2 / lambda_max of the infinite-width lazy kernel K Sigma_hat on isotropic data (MP edge);
     online SGD: Sigma_hat of one batch, ratio b = B/D instead of alpha."""
     ratio = config.batch if config.online else config.alpha
     top = (1.0 + 1.0 / math.sqrt(ratio)) ** 2
-    return 2.0 / ((config.depth + 1) * top)
+    return 2.0 / (lazy_kernel(config) * top)
 
 
 def _diverges(config: Config, eta: float) -> bool:
