@@ -110,11 +110,13 @@ def cached_simulation(cfg: tuple, dim: int, seeds: int, steps: int) -> dict:
 
 
 def metrics(theory: np.ndarray, curves: np.ndarray, diverged: np.ndarray) -> dict:
-    """rms / max relative error and max |z| over the window (theory loss > WINDOW)."""
+    """rms / max relative error, max |z| and the signed mean relative error ``bias`` over the window
+    (theory loss > WINDOW)."""
     kept = curves[np.asarray(diverged) < 0]
     n = kept.shape[0]
     if n < 2:  # everything (but one seed) diverged: nothing to compare, and the row says so
-        return {"steps": 0, "rms": float("nan"), "max": float("nan"), "z": float("nan"), "seeds": n}
+        return {"steps": 0, "rms": float("nan"), "max": float("nan"), "z": float("nan"), "bias": float("nan"),
+                "bias_sem": float("nan"), "seeds": n}
     mean = kept.mean(0)
     sem = kept.std(0, ddof=1) / math.sqrt(n)
     win = np.isfinite(theory) & (theory > WINDOW)
@@ -125,6 +127,9 @@ def metrics(theory: np.ndarray, curves: np.ndarray, diverged: np.ndarray) -> dic
         "rms": float(np.sqrt(np.mean(rel**2))),
         "max": float(np.max(np.abs(rel))),
         "z": float(np.max(np.abs(z))),
+        "bias": float(np.mean(rel)),
+        # its standard error: the spread over seeds of each seed's window-mean relative error
+        "bias_sem": float(np.std(np.mean(kept[:, win] / theory[win] - 1, axis=1), ddof=1) / math.sqrt(n)),
         "seeds": n,
     }
 
@@ -258,8 +263,48 @@ def main(argv=None) -> None:
             rows += evaluate(grid, [dim], seeds, steps)
             report(rows, dims, seeds, steps, out, args.quick)
     text = report(rows, dims, seeds, steps, out, args.quick) + more_seeds_section(grid, max(dims), seeds, steps)
+    text += bias_section(rows)
     out.write_text(text)
     print(text)
+
+
+def bias_section(rows: list[dict]) -> str:
+    """Finite-size effect or error in the equations? Per config, the signed mean relative error (bias)
+    of the seed mean over the window at each D, and the exponent q of |bias| ~ D^q. An O(1/D) finite-size
+    effect gives q ~ -1 and a bias that keeps its sign; an error in the equations a bias that stays put
+    (q ~ 0) while its z grows like sqrt(D). Seed noise alone gives a bias of either sign, of the size of
+    sem / mean ~ 1/sqrt(seeds) of the late steps, that does not follow D."""
+    by_cfg: dict[str, dict[int, dict]] = {}
+    for r in rows:
+        by_cfg.setdefault(r["config"], {})[r["D"]] = r
+    dims = sorted({r["D"] for r in rows})
+    if len(dims) < 2:
+        return ""
+    lines = [
+        "",
+        "## Finite size or error in the equations: the signed bias against D",
+        "",
+        "bias = mean over the window of (sim mean / theory - 1), train / test, with in brackets bias / its "
+        "standard error over seeds; q = exponent of a least-squares "
+        "fit |bias| ~ D^q over the D simulated (an O(1/D) finite-size effect: q ~ -1; an error in the equations: "
+        "q ~ 0 with z growing like sqrt(D)); 'max z at each D' for the test loss.",
+        "",
+        "| config | " + " | ".join(f"bias D = {d}" for d in dims) + " | q train | q test | max z test at each D |",
+        "|---|" + "---|" * len(dims) + "---|---|---|",
+    ]
+    shrinks = 0
+    for cfg_name, per in by_cfg.items():
+        ds = [d for d in dims if d in per]
+        cells = [" / ".join(f"{per[d][k]['bias']:+.4f} ({per[d][k]['bias'] / per[d][k]['bias_sem']:+.1f})"
+                            for k in ("train", "test")) if d in per else "-" for d in dims]
+        q = [fit_exponent(ds, [abs(per[d][k]["bias"]) for d in ds]) for k in ("train", "test")]
+        zs = ", ".join(f"{per[d]['test']['z']:.1f}" for d in ds)
+        lines.append(f"| {cfg_name} | " + " | ".join(cells) + f" | {q[0]:.2f} | {q[1]:.2f} | {zs} |")
+        big, small = per[ds[-1]], per[ds[0]]
+        shrinks += len(ds) > 1 and all(abs(big[k]["bias"]) < abs(small[k]["bias"]) for k in ("train", "test"))
+    lines += ["", f"|bias| at the largest D is below its value at the smallest D (train and test) in {shrinks} of "
+              f"{len(by_cfg)} configurations."]
+    return "\n".join(lines) + "\n"
 
 
 def more_seeds_section(grid, dim: int, seeds: int, steps: int) -> str:

@@ -58,7 +58,10 @@ def main(argv=None) -> None:
         for dim in dims:
             rows += core.evaluate(GRID, [dim], args.seeds, steps)
             core.report(rows, dims, args.seeds, steps, OUT, False, grid=GRID, title="# Online SGD validation: DMFT vs simulation", what=WHAT)
-    print(core.report(rows, dims, args.seeds, steps, OUT, False, grid=GRID, title="# Online SGD validation: DMFT vs simulation", what=WHAT))
+    text = core.report(rows, dims, args.seeds, steps, OUT, False, grid=GRID, title="# Online SGD validation: DMFT vs simulation", what=WHAT)
+    text += core.more_seeds_section(GRID, max(dims), args.seeds, steps) + core.bias_section(rows)
+    OUT.write_text(text)
+    print(text)
 
 
 if __name__ == "__main__":

@@ -2,10 +2,11 @@
 
 Public surface::
 
-    solve(config, order_parameters=False, bins=64) -> xarray.Dataset
-    solve_batch(configs, order_parameters=False, bins=64) -> list[xarray.Dataset]   # one vmapped call
+    solve(config, order_parameters=False, bins=64, depth_steps=32) -> xarray.Dataset
+    solve_batch(configs, order_parameters=False, bins=64, depth_steps=32) -> list[xarray.Dataset]   # one vmapped call
 
-Covered: plain and residual nets of any finite depth, full-batch GD at finite alpha, finite nu and nu = inf, any gamma0 > 0
+Covered: plain and residual nets of any finite depth, and ``depth: .inf``, the infinite-depth limit of residual nets
+with 1/sqrt(L) branches (layer-time grids of ``depth_steps`` steps, extrapolated; docs/theory.md Sec. 11.7), full-batch GD at finite alpha, finite nu and nu = inf, any gamma0 > 0
 (and the lazy NTK limit at nu = inf), label noise, muP and NTK. Also online SGD (a fresh batch of B = b D samples per step),
 and power-law and custom spectra as a mixture over input-space types (``bins`` of them at most; Sec. 12).
 """

@@ -33,9 +33,10 @@ MEMORY_LIMIT = 8e9
 
 
 def solver_bytes(config: Config, types: int = 1, depth_steps: int = DEPTH_STEPS) -> float:
-    """Memory of the solver state: per layer 2 (T x 2T) coefficient and 2 (T x T) order-parameter
-    arrays, the D-space (2 x T x 2T per input-space type) and P-space arrays, times ~2 for the step's
-    temporaries."""
+    """Memory of the solver state, times ~2 for the step's temporaries: plain nets per layer 2 (T x 2T)
+    coefficient and 2 (T x T) order-parameter arrays, residual nets coefficients of every layer on every
+    layer's sources, (4 L^2 + 2 L) T^2 (Sec. 11.5; depth .inf: the finest grid, L = depth_steps + 1), plus
+    the D-space (2 x T x 2T per input-space type) and P-space arrays."""
     n = config.steps + 1
     return 2 * 8.0 * n * n * _state_floats(config, types, depth_steps)
 

@@ -300,7 +300,8 @@ def richardson(coarse, fine):
 
 
 def run_infinite(p: Params, beta, ty: Types, n: int, depth_steps: int, online: bool = False, batched: bool = False):
-    """(train, test) of the continuum equations (11.9)-(11.11) on each grid of ``depth_grids``: a grid of M
+    """(train, test) on each grid of ``depth_grids``, the discretisations of the continuum equations (11.9)-(11.11)
+    whose O(1/M) error ``richardson`` removes: a grid of M
     steps is the residual net of L = M + 1 layers with branch scale ``step_scale(beta, M)`` (Sec. 11.7).
     ``batched``: every field of ``p`` and ``beta`` has a leading axis, as in ``run_batch``."""
     solve = run_batch if batched else run
