@@ -302,8 +302,22 @@ def bias_section(rows: list[dict]) -> str:
         lines.append(f"| {cfg_name} | " + " | ".join(cells) + f" | {q[0]:.2f} | {q[1]:.2f} | {zs} |")
         big, small = per[ds[-1]], per[ds[0]]
         shrinks += len(ds) > 1 and all(abs(big[k]["bias"]) < abs(small[k]["bias"]) for k in ("train", "test"))
+    big = dims[-1]
+    last = [(per[big][k]["bias"], per[big][k]["bias"] / per[big][k]["bias_sem"]) for per in by_cfg.values()
+            if big in per for k in ("train", "test")]
+    first = [per[dims[0]][k]["bias"] for per in by_cfg.values() if dims[0] in per for k in ("train", "test")]
     lines += ["", f"|bias| at the largest D is below its value at the smallest D (train and test) in {shrinks} of "
               f"{len(by_cfg)} configurations."]
+    if last:
+        zmax = max(abs(z) for _, z in last)
+        lines += [
+            f"At D = {big} the largest |bias| is {max(abs(b) for b, _ in last):.4f} and the largest |bias| / standard "
+            f"error {zmax:.1f} (at D = {dims[0]}: largest |bias| {max(abs(b) for b in first):.4f}). "
+            + ("No bias is significant at D = {} (all within 3 standard errors): an error in the equations would "
+               "have to be smaller than the |bias| above, while the deviations seen at smaller D have shrunk with D, "
+               "as a finite-size effect does.".format(big) if zmax < 3 else
+               "Some bias is significant at D = {} (beyond 3 standard errors): see those rows.".format(big))
+        ]
     return "\n".join(lines) + "\n"
 
 
