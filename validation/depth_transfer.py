@@ -50,7 +50,7 @@ def _eta(o: dict) -> str:
 
 def _moves(optima: list[dict]) -> tuple[str, str]:
     """(eta*(deepest finite) / eta*(shallowest), max / min over the finite depths), non-edge optima only."""
-    good = {o["depth"]: o["eta_opt"] for o in optima
+    good = {int(o["depth"]): o["eta_opt"] for o in optima
             if o["depth"] != "inf" and o["eta_opt"] is not None and not o["edge"]}
     if len(good) < 2:
         return "-", "-"
@@ -70,7 +70,8 @@ def report(summary: dict) -> str:
         "--out validation/_cache/depth_transfer --workers 1`). Score = test loss after "
         f"T = {T} steps, alpha = {base['alpha']:g}, nu = {base['nu']:g}, gamma0 = {base['gamma0']:g} (muP), noiseless "
         f"teacher; eta on the grid 0.002 * 2^(k/2) up to ~1. Simulation: D = {base['dim']}, N = D, P = "
-        f"{int(base['alpha'] * base['dim'])}, {base['seeds']} seeds (mean test loss). Architectures: "
+        f"{int(base['alpha'] * base['dim'])}, {base['seeds']} seeds (mean test loss), and the same sweeps again at D = {LARGER_DIM}, P = "
+        f"{int(base['alpha'] * LARGER_DIM)}. Architectures: "
         + "; ".join(f"`{a}` = {LABELS[a]} ({', '.join(f'{k}: {v}' for k, v in f.items())})" for a, f in ARCHS.items())
         + ". eta*: parabola through the best grid point and its neighbours in (log eta, log loss); '*' = optimum "
         "at the grid end or next to a diverged point (a bound, left out of the ratios and the fit). 'moves' = "
@@ -83,7 +84,7 @@ def report(summary: dict) -> str:
     ]
     for arch in ARCHS:
         for src in ("theory", "simulation", f"simulation D={LARGER_DIM}"):
-            name = f"{src}_{arch}".replace(" D=", "_D")
+            name = f"simulation_{arch}_D{LARGER_DIM}" if " D=" in src else f"{src}_{arch}"
             optima = _optima(summary, name)
             if optima is None:
                 lines.append(f"| {arch} | {src} | {summary['skipped'].get(name, 'not run')} | | | | |")
@@ -95,6 +96,14 @@ def report(summary: dict) -> str:
             moves, spread = _moves(optima)
             div = sum(o["n_diverged"] for o in optima)
             lines.append(f"| {arch} | {src} | {cells} | {moves} | {spread} | {p} | {div} |")
+    lines += ["", "Theory against simulation at D = {}: |eta*_sim / eta*_theory - 1| per depth where both optima are "
+              "interior (a grid step is a factor 1.41):".format(LARGER_DIM), ""]
+    for arch in ARCHS:
+        th = {o["depth"]: o for o in _optima(summary, f"theory_{arch}") or []}
+        sim = {o["depth"]: o for o in _optima(summary, f"simulation_{arch}_D{LARGER_DIM}") or []}
+        gaps = [f"L = {int(d)}: {abs(sim[d]['eta_opt'] / th[d]['eta_opt'] - 1):.1%}" for d in th
+                if d in sim and d != "inf" and all(x[d]["eta_opt"] is not None and not x[d]["edge"] for x in (th, sim))]
+        lines.append(f"- {arch}: " + (", ".join(gaps) if gaps else "no depth with two interior optima"))
     lines += [
         "",
         "The largest grid eta that did not diverge within T steps (the stability edge on the grid; "
@@ -106,8 +115,8 @@ def report(summary: dict) -> str:
     for arch in ARCHS:
         cells = []
         for d in depths:
-            vals = [summary.get("edges", {}).get(f"{src}_{arch}", {}).get(str(d)) for src in
-                    ("theory", "simulation", f"simulation_D{LARGER_DIM}")]
+            vals = [summary.get("edges", {}).get(name, {}).get(str(d)) for name in
+                    (f"theory_{arch}", f"simulation_{arch}", f"simulation_{arch}_D{LARGER_DIM}")]
             cells.append(" / ".join("-" if v is None else f"{v:.3g}" for v in vals))
         lines.append(f"| {arch} | " + " | ".join(cells) + " |")
     lines += [
@@ -158,7 +167,7 @@ def figure(summary: dict, path: Path) -> None:
         for src, color, style in (("theory", "C0", dict(marker="o", ls="-", mfc="C0")),
                                   ("simulation", "C1", dict(marker="o", ls="--", mfc="none")),
                                   (f"simulation_D{LARGER_DIM}", "C4", dict(marker="s", ls="--", mfc="none"))):
-            optima = _optima(summary, f"{src}_{arch}")
+            optima = _optima(summary, f"simulation_{arch}_D{LARGER_DIM}" if src.endswith(f"_D{LARGER_DIM}") else f"{src}_{arch}")
             if optima is None:
                 continue
             finite = [o for o in optima if o["depth"] != "inf" and o["eta_opt"] is not None]
@@ -188,7 +197,9 @@ def main(argv=None) -> None:
     if args.report:
         summary = json.loads(stem.with_suffix(".json").read_text())
     else:
-        first = OUT / "summary.json"  # the run that computed the points: its sweep times (a resumed run's are ~0)
+        # the run that computed the points has their sweep times (a resumed run's are ~0): the saved report's
+        # or, on a first run of this script after the experiment, the experiment's own summary
+        first = stem.with_suffix(".json") if stem.with_suffix(".json").exists() else OUT / "summary.json"
         computed = json.loads(first.read_text()).get("seconds", {}) if first.exists() else {}
         summary = run_depth_transfer(OUT, workers=1)
         summary["seconds"] = {k: max(v, computed.get(k, 0.0)) for k, v in summary["seconds"].items()}
