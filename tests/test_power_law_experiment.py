@@ -20,7 +20,7 @@ def test_quick_power_law_end_to_end(tmp_path):
     res = CliRunner().invoke(app, ["experiment", "power-law", "--quick", "--out", str(out)])
     assert res.exit_code == 0, res.output
     assert "fitted exponent" in res.output
-    for name in ("power_law.nc", "summary.json", "exponents.png", "curves_L1.png", "curves_L2.png"):
+    for name in ("power_law.nc", "summary.json", "exponents.png", "curves_L1.png", "curves_L2.png", "long_horizon.png"):
         assert (out / name).stat().st_size > 0, name
     ds = load(out / "power_law.nc")
     summary = json.loads((out / "summary.json").read_text())
@@ -43,6 +43,13 @@ def test_quick_power_law_end_to_end(tmp_path):
     # lazy-end curve of the easy task far below s = 1.5 (measured 0.42-0.45)
     lazy_end = ds["exponent"].sel(engine="theory", s=1.5, gamma0=0.05)
     assert float(lazy_end.max()) < 0.6, lazy_end.values
+
+    # the long horizon (population recursion, T = 2000, D = 10^4): every curve has an exponent, and feature
+    # learning steepens the hard task's (s = 0.5) curve
+    long = ds["long_horizon_exponent"]
+    assert np.all(np.isfinite(long.values)), long.values
+    assert float(long.sel(s=0.5, gamma0=1.0)) > float(long.sel(s=0.5, gamma0=0.05)) + 0.03, long.values
+    assert len(summary["long_horizon"]["exponents"]) == long.size
 
     # resume: a second call reads every point from OUT/points and writes the same numbers
     res = CliRunner().invoke(app, ["experiment", "power-law", "--quick", "--out", str(out)])

@@ -363,6 +363,10 @@ def _power_law_table(ds) -> Table:
                          for g in ds["gamma0"].values]
                 lazy = float(ds["lazy_limit_exponent"].sel(s=s, depth=depth))
                 table.add_row(f"{s:g}", str(regime), str(depth), *cells, fmt(lazy), f"{s:g}", f"{2 * s / (1 + s):.3f}")
+    for s in ds["s"].values:  # the long horizon (one engine: the population recursion, Sec. 12.7)
+        cells = [fmt(float(ds["long_horizon_exponent"].sel(s=s, gamma0=g))) for g in ds["gamma0"].values]
+        T = int(ds["long_step"].values[-1])
+        table.add_row(f"{s:g}", f"population, T = {T}", "1", *cells, "", f"{s:g}", f"{2 * s / (1 + s):.3f}")
     return table
 
 
@@ -372,14 +376,15 @@ def power_law(
     quick: bool = typer.Option(False, "--quick", help="CI-sized version (about a minute)"),
 ) -> None:
     """Test loss vs t on power-law data (a = 1.5, s = 0.5 and 1.5), gamma0 lazy to rich, depth 1-3, online
-    b = 1, 4 and full batch: fitted late-time exponents against t^-s and t^-2s/(1+s)."""
+    b = 1, 4 and full batch: fitted late-time exponents against t^-s and t^-2s/(1+s); and T = 10^4 from the
+    population recursion (depth 1, nu = inf, b -> inf)."""
     from .experiments.power_law import DEFAULT, QUICK, run_power_law
 
     _out_dir(out)
     with progress_bar("power-law points") as update:
         ds = run_power_law(QUICK if quick else DEFAULT, out, progress=update)
     err_console.print(_power_law_table(ds))
-    err_console.print(f"wrote {out}/power_law.nc, summary.json, exponents.png, curves_L*.png", highlight=False)
+    err_console.print(f"wrote {out}/power_law.nc, summary.json, exponents.png, curves_L*.png, long_horizon.png", highlight=False)
 
 
 def main() -> None:  # pragma: no cover

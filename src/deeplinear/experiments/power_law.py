@@ -12,6 +12,10 @@ L, regime (online SGD at batch ratios b, full-batch GD at alpha) and feature-lea
   population GD, Eq. 12.3 of docs/theory.md with c0 = 0), and the same curve in closed form
   (:func:`lazy_population_loss`), per (s, L).
 
+Long horizon (``long_steps``, default 10^4): per (s, gamma0) the population recursion of docs/theory.md
+Sec. 12.7 (``solve_population``: depth 1, muP at nu = inf, online b -> inf, ``long_dim`` modes), which
+is the DMFT of that limit at O(T bins^2) cost; its exponent is fitted over [T/10, T] the same way.
+
 Fitted exponent: least squares of log L against log t over the late window t in [T/10, T] (``window``),
 each step weighted by its share of log t (d log t ~ 1/t), so every decade counts alike; nothing is
 subtracted (noise = 0, the loss decays to 0). ``fit_rms`` is the rms residual of log L about the line
@@ -89,17 +93,29 @@ class PowerLawExperiment:
     seeds: int = 4
     bins: int = 32
     window: float = 0.1  # fit over t in [window * T, T]
+    # long horizon: the population recursion (depth 1, nu = inf, b -> inf; docs/theory.md Sec. 12.7)
+    long_steps: int = 10_000
+    long_dim: int = 100_000
 
 
 DEFAULT = PowerLawExperiment()
 QUICK = PowerLawExperiment(
-    gamma0s=(0.05, 1.0), depths=(1, 2), batches=(1.0,), alphas=(4.0,), steps=100, dim=256, seeds=2
+    gamma0s=(0.05, 1.0), depths=(1, 2), batches=(1.0,), alphas=(4.0,), steps=100, dim=256, seeds=2,
+    long_steps=2000, long_dim=10_000,
 )
 
 
 def reference_exponents(s: float) -> dict[str, float]:
     """Late-time exponents of L(t) ~ t^-p: lazy p = s; rich, hard task (s < 1): p = 2s/(1+s)."""
     return {"lazy": float(s), "rich": 2.0 * s / (1.0 + s)}
+
+
+def long_horizon_config(exp: PowerLawExperiment, s: float, gamma0: float) -> Config:
+    """The long-horizon point: depth 1, muP at nu = inf, population GD (online b -> inf), long_steps."""
+    return parse_config(
+        {**_base(exp, s, 1), "steps": exp.long_steps, "dim": exp.long_dim, "alpha": math.inf,
+         "batch": POPULATION_BATCH, "parameterization": "mup", "nu": math.inf, "gamma0": gamma0}
+    )
 
 
 def _regimes(exp: PowerLawExperiment) -> list[tuple[str, dict[str, float]]]:
@@ -201,7 +217,9 @@ def run_power_law(
     diverged = np.zeros((2,) + grid, dtype=np.int64)
     lazy_th = np.full((len(exp.sources), len(exp.depths), steps.size), np.nan)
     lazy_cf = np.full_like(lazy_th, np.nan)
-    total = 2 * int(np.prod(grid)) + len(exp.sources) * len(exp.depths)
+    long_steps = np.arange(exp.long_steps + 1)
+    long = np.full((len(exp.sources), len(exp.gamma0s), long_steps.size), np.nan)
+    total = 2 * int(np.prod(grid)) + len(exp.sources) * len(exp.depths) + long.shape[0] * long.shape[1]
     done = 0
 
     def tick() -> None:
@@ -231,6 +249,15 @@ def run_power_law(
                         diverged[idx] = int(np.sum(np.atleast_1d(ds["diverged_step"].values) >= 0))
                         tick()
 
+    from ..theory import solve_population  # seconds per curve: not cached
+
+    for i, s in enumerate(exp.sources):
+        for g, gamma0 in enumerate(exp.gamma0s):
+            long[i, g] = solve_population(long_horizon_config(exp, s, gamma0), bins=exp.bins)["test_loss_mean"].values
+            tick()
+    long_lo, long_hi = exp.window * exp.long_steps, float(exp.long_steps)
+    long_fit = np.apply_along_axis(lambda c: np.array(fit_exponent(long_steps, c, long_lo, long_hi)), -1, long)
+
     lo, hi = exp.window * exp.steps, float(exp.steps)
     fits = np.apply_along_axis(lambda c: np.array(fit_exponent(steps, c, lo, hi)), -1, curves["test_loss"])
     lazy_fit = np.apply_along_axis(lambda c: np.array(fit_exponent(steps, c, lo, hi)), -1, lazy_th)
@@ -250,6 +277,9 @@ def run_power_law(
             "lazy_limit_closed_form": (("s", "depth", "step"), lazy_cf),
             "lazy_limit_exponent": (("s", "depth"), lazy_fit[..., 0]),
             "lazy_limit_closed_form_exponent": (("s", "depth"), lazy_cf_fit[..., 0]),
+            "long_horizon_loss": (("s", "gamma0", "long_step"), long),
+            "long_horizon_exponent": (("s", "gamma0"), long_fit[..., 0]),
+            "long_horizon_fit_rms": (("s", "gamma0"), long_fit[..., 1]),
             "reference_lazy": (("s",), [reference_exponents(s)["lazy"] for s in exp.sources]),
             "reference_rich": (("s",), [reference_exponents(s)["rich"] for s in exp.sources]),
         },
@@ -260,6 +290,7 @@ def run_power_law(
             "depth": list(exp.depths),
             "gamma0": list(exp.gamma0s),
             "step": steps,
+            "long_step": long_steps,
         },
         attrs={
             "experiment": "power-law",
@@ -270,6 +301,9 @@ def run_power_law(
             "lazy_limit": "theory at muP, nu = inf, gamma0 = 1e-8, online b = 1e6 (population GD, no initial "
             "output); lazy_limit_closed_form: Eq. 12.3 of docs/theory.md with c0 = 0",
             "spectrum_normalisation": resolve(example).get("spectrum_normalisation", ""),
+            "long_horizon": f"population recursion (solve_population, docs/theory.md Sec. 12.7): depth 1, muP, nu = inf, "
+            f"online b -> inf, D = {exp.long_dim} modes, {exp.bins} bins, T = {exp.long_steps}; fit over "
+            f"[{long_lo:g}, {long_hi:g}]",
         },
     )
     ds.to_netcdf(out / "power_law.nc", engine="netcdf4")
@@ -277,6 +311,7 @@ def run_power_law(
     info["wall_seconds_this_call"] = round(time.perf_counter() - start, 1)
     (out / "summary.json").write_text(json.dumps(json_safe(info), indent=1))
     plot_exponents(ds, out / "exponents.png")
+    plot_long_horizon(ds, out / "long_horizon.png")
     for depth in exp.depths:
         plot_curves(ds, depth, out / f"curves_L{depth}.png")
     return ds
@@ -322,6 +357,14 @@ def summary(ds: xr.Dataset) -> dict[str, Any]:
         "reference": {f"{float(s):g}": reference_exponents(float(s)) for s in ds["s"].values},
         "lazy_limit": lazy,
         "exponents": rows,
+        "long_horizon": {
+            "scheme": ds.attrs["long_horizon"],
+            "exponents": [
+                {"s": float(s), "gamma0": float(g), "exponent": float(ds["long_horizon_exponent"].sel(s=s, gamma0=g)),
+                 "fit_rms": float(ds["long_horizon_fit_rms"].sel(s=s, gamma0=g))}
+                for s in ds["s"].values for g in ds["gamma0"].values
+            ],
+        },
     }
 
 
@@ -381,6 +424,32 @@ def plot_curves(ds: xr.Dataset, depth: int, path: str | Path) -> Path:
         f"t in [{lo:g}, {hi:g}] (shaded)",
         fontsize=9,
     )
+    return save_figure(fig, path)
+
+
+def plot_long_horizon(ds: xr.Dataset, path: str | Path) -> Path:
+    """Test loss vs t of the population recursion (depth 1, nu = inf, b -> inf) per s, one curve per
+    gamma0 (legend: fitted exponent), with the reference slopes t^-s and t^-2s/(1+s)."""
+    import matplotlib.pyplot as plt
+
+    sources = ds["s"].values
+    fig, axes = plt.subplots(1, len(sources), figsize=(5.2 * len(sources), 4.2), squeeze=False)
+    colors = plt.cm.viridis(np.linspace(0.0, 0.85, ds.sizes["gamma0"]))
+    T = int(ds["long_step"].values[-1])
+    pts = _log_steps(T, 80)
+    for ax, s in zip(axes[0], sources):
+        for g, gamma0 in enumerate(ds["gamma0"].values):
+            loss = ds["long_horizon_loss"].sel(s=s, gamma0=gamma0).values
+            p = float(ds["long_horizon_exponent"].sel(s=s, gamma0=gamma0))
+            ax.plot(pts, loss[pts], color=colors[g], label=f"gamma0 = {gamma0:g}: {p:.3f}")
+        first = ds["long_horizon_loss"].sel(s=s).values[:, T // 10]
+        _reference_lines(ax, T / 10, T, 0.5 * float(np.nanmin(first)), float(s))
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("step t")
+        ax.set_ylabel("test loss")
+        ax.set_title(f"s = {s:g}: depth 1, nu = inf, population GD (Sec. 12.7)", fontsize=9)
+        ax.legend(fontsize=7)
     return save_figure(fig, path)
 
 
