@@ -1,7 +1,8 @@
 """Long horizons for power laws: the population recursion (docs/theory.md, Sec. 12.7) against the
 step-by-step DMFT, and its late-time exponents at T = 10^4; writes validation/long_horizon.md and .png.
 
-    .venv/bin/python validation/long_horizon.py     # ~5 minutes on one core (the DMFT solves at T = 500)
+    .venv/bin/python validation/long_horizon.py            # ~5 minutes on one core (the DMFT solves at T = 500)
+    .venv/bin/python validation/long_horizon.py --report   # the report from long_horizon.json
 
 1. Error against the exact step-by-step solution: the DMFT (``solve``) of the same configurations
    (depth 1, nu = inf, online b = 1e6, the same bins) at T = 500, where both run; max relative
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -151,6 +153,26 @@ def report(data: dict) -> str:
         p10 = f"{r['exponent_10T']:.3f} ({r['fit_rms_10T']:.3f})"
         lines.append(f"| {r['a']:g} | {r['s']:g} | {g} | {p} | {r['fit_rms']:.3f} | {r['bins_error']:.1e} | {p10} | {r['s']:g} | "
                      f"{2 * r['s'] / (1 + r['s']):.3f} | {r['final']:.3g} | {r['seconds']:.2f} |")
+    hard = [r for r in ex if r["s"] < 1 and r["gamma0"] != LAZY]
+    clean = [r for r in hard if max(r["fit_rms"], r["fit_rms_10T"]) < 0.05]
+    after = [r for r in hard if r["fit_rms"] >= 0.05 and r["fit_rms_10T"] < 0.05]
+    spiky = [r for r in ex if max(r["fit_rms"], r["fit_rms_10T"]) >= 0.05]
+    easy = [r for r in ex if r["s"] > 1]
+    lines += [
+        "",
+        "Reading. Hard tasks (s = 0.5): feature learning steepens the exponent from s towards 2s/(1+s) = 0.667; "
+        "over [T, 10 T] the smooth rich curves give " + ", ".join(
+            f"{r['exponent_10T']:.3f} (a = {r['a']:g}, gamma0 = {r['gamma0']:g})" for r in clean) + "; curves that "
+        "spiked before T and are smooth after it decay over [T, 10 T] at " + (", ".join(
+            f"{r['exponent_10T']:.3f} (a = {r['a']:g}, gamma0 = {r['gamma0']:g})" for r in after) or "-")
+        + ", close to s again. "
+        f"Easy tasks (s = 1.5): every gamma0 gives {min(r['exponent_10T'] for r in easy):.3f}-"
+        f"{max(r['exponent_10T'] for r in easy):.3f} over [T, 10 T], i.e. s: no acceleration of the exponent "
+        "(only of the prefactor). Curves with a fit rms >= 0.05 are not power laws over that window: "
+        + ", ".join(f"a = {r['a']:g}, s = {r['s']:g}, gamma0 = {r['gamma0']:g}" for r in spiky)
+        + " show loss spikes (the learnt kernel grows to the edge of stability at this eta), so their "
+        "exponents are not asymptotic.",
+    ]
     lines += [
         "",
         "## 3. The lazy exponent against s (D = 10^6 modes, 128 bins, fit over [T/10, T])",
@@ -166,6 +188,9 @@ def report(data: dict) -> str:
 
 
 def main() -> None:
+    if sys.argv[1:] == ["--report"]:  # rebuild the report from long_horizon.json
+        OUT.write_text(report(json.loads((HERE / "long_horizon.json").read_text())))
+        return
     data = {"against_dmft": against_dmft()}
     data["exponents"], curves = exponents()
     data["lazy"] = lazy_check()
