@@ -42,16 +42,76 @@ def lazy_kernel(depth: int, beta_res: float) -> float:
 
 
 def eta_for(depth: int, beta_res: float, alpha: float) -> float:
+    """Half the infinite-width lazy edge (Eq. 11.8 times the Marchenko-Pastur top), capped at 0.1: the
+    rule of the first runs, which at nu = 1 can sit past the real edge (see ``measured_top``)."""
     edge = 2 / (lazy_kernel(depth, beta_res) * (1 + 1 / math.sqrt(alpha)) ** 2)
     return float(f"{min(0.1, 0.5 * edge):.2g}")
 
 
-def grid(depths=(2, 4, 8, 16), betas=(0.5, 1.0, 2.0), alphas=(2.0, 16.0), gammas=(0.3, 1.0)) -> list[tuple]:
+SHARPNESS = core.HERE / "residual_sharpness.json"
+SHARPNESS_DIM = 1000
+
+
+def measured_top(depth: int, beta_res: float, alpha: float) -> float:
+    """lambda_max of the initial tangent kernel on the training data (``simulation.initial_sharpness`` at
+    eta = 1, D = SHARPNESS_DIM, the larger of 2 seeds; independent of gamma0), cached in SHARPNESS."""
+    import json
+
+    key = f"L{depth}_b{beta_res:g}_a{alpha:g}_n1"
+    cache = json.loads(SHARPNESS.read_text()) if SHARPNESS.exists() else {}
+    if key not in cache:
+        from deeplinear.config import parse_config
+        from deeplinear.simulation import initial_sharpness
+
+        cfg = parse_config(dict(depth=depth, residual=True, beta_res=beta_res, alpha=alpha, nu=1.0, gamma0=1.0, eta=1.0))
+        cache[key] = float(np.max(initial_sharpness(cfg, SHARPNESS_DIM, seeds=2)))
+        SHARPNESS.write_text(json.dumps(cache, indent=1, sort_keys=True))
+    return cache[key]
+
+
+def eta_below_edge(depth: int, beta_res: float, alpha: float) -> float:
+    """eta = min(``eta_for``, half the measured edge 2 / lambda_max): below the stability edge of the
+    actual finite-width kernel (at nu = 1 its top is up to ~3x the mean-kernel estimate)."""
+    return float(f"{min(eta_for(depth, beta_res, alpha), 1.0 / measured_top(depth, beta_res, alpha)):.2g}")
+
+
+def grid(depths=(2, 4, 8, 16), betas=(0.5, 1.0, 2.0), alphas=(2.0, 16.0), gammas=(0.3, 1.0), rule=eta_below_edge) -> list[tuple]:
     return [
-        (depth, alpha, 1.0, gamma0, eta_for(depth, beta, alpha), 0.0,
+        (depth, alpha, 1.0, gamma0, rule(depth, beta, alpha), 0.0,
          core.Extra(tag=f"res{beta:g}", residual=True, beta_res=beta))
         for depth in depths for beta in betas for alpha in alphas for gamma0 in gammas
     ]
+
+
+def past_edge_section(depths, betas, alphas, gammas, dims, seeds: int, steps: int) -> str:
+    """The first runs' rows (``eta_for``) whose eta is past the measured edge (eta lambda_max >= 2):
+    reported with their numbers, as a regime where the D -> inf convergence is not uniform in t."""
+    old = [c for c in grid(depths, betas, alphas, gammas, rule=eta_for)
+           if c[4] * measured_top(c[0], c[-1]["beta_res"], c[1]) >= 2.0]
+    rows = core.cached_rows(old, dims, seeds, steps)
+    if not rows:
+        return ""
+    lines = [
+        "", "## Past the finite-width stability edge (the first runs' eta rule)", "",
+        "The first runs took eta = half the infinite-width lazy edge (`eta_for`: Eq. 11.8 times the "
+        "Marchenko-Pastur top). At nu = 1 the tangent kernel's own spectrum has a long upper tail, so for deep or "
+        "strongly branched nets that eta is past the real edge: eta lambda_max(Sigma_hat M) >= 2, measured on the "
+        f"initial network at D = {SHARPNESS_DIM} (`simulation.initial_sharpness`). There a few top modes are unstable "
+        "at finite D; they start at O(1/D) of the loss, grow geometrically and catapult (loss rise, then a lower "
+        "sharpness), so the step at which simulation and theory part grows only like log D. Measured on "
+        "res2_L8_a2_n1_g1_e0.0046 (eta lambda_max = 2.30, 2.65, 2.77, 2.88 at D = 50-400; sim / theory train loss "
+        "at t = 30: 0.903, 0.965, 0.997 at D = 400, 1600, 3200; at t = 100: 0.70, 0.80, 0.80), and the theory's "
+        "own signature: its loss at T rises with eta past the edge. These rows are not failures of the equations "
+        "within their domain, but they are not a D -> inf check at T = 100 either; the grid above uses "
+        "`eta_below_edge` instead.", "",
+        "| config | eta lambda_max | D | rms train | rms test | max z train | max z test |", "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        c = next(c for c in old if core.name(c) == r["config"])
+        sharp = c[4] * measured_top(c[0], c[-1]["beta_res"], c[1])
+        lines.append(f"| {r['config']} | {sharp:.2f} | {r['D']} | {r['train']['rms']:.4f} | {r['test']['rms']:.4f} | "
+                     f"{r['train']['z']:.1f} | {r['test']['z']:.1f} |")
+    return "\n".join(lines) + "\n"
 
 
 def initial_loss_check(g: list[tuple], dims, seeds: int, steps: int) -> list[str]:
@@ -87,6 +147,8 @@ def main(argv=None) -> None:
     ap.add_argument("--report", action="store_true", help="rebuild the report from cached runs only")
     args = ap.parse_args(argv)
     g = grid(args.depths, args.betas, args.alphas, args.gammas)
+    if not args.worker:
+        print("eta per config (below the measured edge):", ", ".join(core.name(c) for c in g), flush=True)
     dims, steps = tuple(sorted(args.dims)), 100
     if args.worker:
         for dim in dims:
@@ -102,7 +164,8 @@ def main(argv=None) -> None:
             core.report(rows, dims, args.seeds, steps, OUT, False, grid=g, title=TITLE, what=WHAT)
     text = core.report(rows, dims, args.seeds, steps, OUT, False, grid=g, title=TITLE, what=WHAT)
     extra = initial_loss_check(g, dims, args.seeds, steps)
-    OUT.write_text(text + "\n" + "\n".join(extra) + "\n")
+    past = past_edge_section(args.depths, args.betas, args.alphas, args.gammas, dims, args.seeds, steps)
+    OUT.write_text(text + "\n" + "\n".join(extra) + "\n" + past)
     print("\n".join(extra))
 
 

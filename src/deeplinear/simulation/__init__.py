@@ -2,6 +2,7 @@
 
 from .engine import DIVERGENCE_FACTOR, seed_keys, simulate
 from .network import Arch, Params, arch_of, gd_update, gradient, init_params, output, predictor
+from .sharpness import initial_sharpness
 
 __all__ = [
     "DIVERGENCE_FACTOR",
@@ -11,6 +12,7 @@ __all__ = [
     "gd_update",
     "gradient",
     "init_params",
+    "initial_sharpness",
     "output",
     "predictor",
     "seed_keys",
