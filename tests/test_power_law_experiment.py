@@ -1,5 +1,5 @@
 """`deeplinear experiment power-law --quick` end to end through the CLI, and the lazy exponent's
-long-horizon claim in closed form (validation/powerlaw_experiment.md)."""
+long-horizon claim in closed form (validation/powerlaw_lazy.py, validation/long_horizon.md)."""
 
 from __future__ import annotations
 

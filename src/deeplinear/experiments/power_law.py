@@ -25,7 +25,7 @@ measure, D -> inf) and t^-(2s/(1+s)) (the acceleration of rich training reported
 hard tasks, s < 1, independent of depth).
 
 What the finite model adds to the lazy t^-s (measured with :func:`lazy_population_loss`, see
-validation/powerlaw_experiment.md): the truncation at D (the unlearnt tail beyond k = D is missing,
+validation/powerlaw_lazy.py and long_horizon.md): the truncation at D (the unlearnt tail beyond k = D is missing,
 which steepens the s < 1 curves over long horizons: +0.03 at D = 1000, T = 500, a = 1.5, s = 0.5), and
 the initial output (1/D) sum_k lambda_k c0^2 (1 - eta (L+1) lambda_k)^(2t), c0 = 1/(gamma0 sqrt nu), which
 decays like t^-(1 - 1/a) and so flattens the small-gamma0 curves, the more so the larger s.
