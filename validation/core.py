@@ -191,6 +191,36 @@ def evaluate(grid, dims, seeds, steps) -> list[dict]:
     return rows
 
 
+def grid_arguments(description: str, dims: list[int], seeds: int) -> argparse.ArgumentParser:
+    """The command line every grid script shares: --dims, --seeds, --worker, --report."""
+    ap = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dims", type=int, nargs="*", default=dims)
+    ap.add_argument("--worker", action="store_true", help="only fill the simulation cache, walking the grid in reverse")
+    ap.add_argument("--seeds", type=int, default=seeds)
+    ap.add_argument("--report", action="store_true", help="rebuild the report from the caches only")
+    return ap
+
+
+def run_grid(grid, args, steps: int, out: Path, **report_kw) -> tuple[list[dict], str] | None:
+    """Fill the cache (``args.worker``: simulations only, grid reversed, returns None), or evaluate what is
+    missing D by D, rewriting the report after each D (``args.report``: the cache only); returns
+    (rows, report text)."""
+    dims = tuple(sorted(args.dims))
+    if args.worker:
+        for dim in dims:
+            for c in reversed(grid):
+                cached_simulation(c, dim, args.seeds, steps)
+        return None
+    if args.report:
+        rows = cached_rows(grid, dims, args.seeds, steps)
+    else:
+        rows = []
+        for dim in dims:  # the report after each D, so a long run shows progress
+            rows += evaluate(grid, [dim], args.seeds, steps)
+            report(rows, dims, args.seeds, steps, out, False, grid=grid, **report_kw)
+    return rows, report(rows, dims, args.seeds, steps, out, False, grid=grid, **report_kw)
+
+
 def cached_rows(grid, dims, seeds, steps) -> list[dict]:
     """Only what is in the cache (for --report while a run is going on)."""
     rows = []

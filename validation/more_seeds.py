@@ -20,7 +20,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import core  # noqa: E402
 import online  # noqa: E402
 from deeplinear.simulation import simulate  # noqa: E402
-from deeplinear.theory import solve  # noqa: E402
 
 
 def main(argv=None) -> dict:
@@ -37,14 +36,14 @@ def main(argv=None) -> dict:
         ds = simulate(core.config_of(cfg, steps), dim=args.dim, seeds=args.extra, first_seed=seeds)
         np.savez(path, train=ds["train_loss"].values, test=ds["test_loss"].values, diverged_step=ds["diverged_step"].values)
     more = np.load(path)
-    th = solve(core.config_of(cfg, steps))
+    th = core.cached_theory(cfg, steps, args.dim)
     out = {}
     for k in ("train", "test"):
         curves = np.concatenate([base[k], more[k]])
         div = np.concatenate([base["diverged_step"], more["diverged_step"]])
-        out[k] = {"seeds 0-31": core.metrics(th[f"{k}_loss_mean"].values, base[k], base["diverged_step"]),
-                  f"seeds 32-{31 + args.extra}": core.metrics(th[f"{k}_loss_mean"].values, more[k], more["diverged_step"]),
-                  "all": core.metrics(th[f"{k}_loss_mean"].values, curves, div)}
+        out[k] = {"seeds 0-31": core.metrics(th[k], base[k], base["diverged_step"]),
+                  f"seeds 32-{31 + args.extra}": core.metrics(th[k], more[k], more["diverged_step"]),
+                  "all": core.metrics(th[k], curves, div)}
     for k, v in out.items():
         for part, m in v.items():
             print(f"{args.config} D={args.dim} {k:5s} {part:12s} rms {m['rms']:.4f} max {m['max']:.4f} z {m['z']:.1f} ({m['seeds']} seeds)")

@@ -13,7 +13,6 @@ leave a D-independent bias, so the error would plateau and |z| grow like sqrt(D)
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from pathlib import Path
@@ -39,27 +38,12 @@ WHAT = "Online SGD (a fresh batch of B = b D samples per step; train loss = loss
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dims", type=int, nargs="*", default=[500, 1000, 2000])
-    ap.add_argument("--worker", action="store_true", help="only fill the cache, walking the grid in reverse")
-    ap.add_argument("--seeds", type=int, default=32)
-    ap.add_argument("--report", action="store_true")
-    args = ap.parse_args(argv)
-    dims, steps = tuple(sorted(args.dims)), 100
-    if args.worker:
-        for dim in dims:
-            for c in reversed(GRID):
-                core.cached_simulation(c, dim, args.seeds, steps)
+    args = core.grid_arguments(__doc__, [500, 1000, 2000], 32).parse_args(argv)
+    done = core.run_grid(GRID, args, 100, OUT, title="# Online SGD validation: DMFT vs simulation", what=WHAT)
+    if done is None:
         return
-    if args.report:
-        rows = core.cached_rows(GRID, dims, args.seeds, steps)
-    else:
-        rows = []
-        for dim in dims:
-            rows += core.evaluate(GRID, [dim], args.seeds, steps)
-            core.report(rows, dims, args.seeds, steps, OUT, False, grid=GRID, title="# Online SGD validation: DMFT vs simulation", what=WHAT)
-    text = core.report(rows, dims, args.seeds, steps, OUT, False, grid=GRID, title="# Online SGD validation: DMFT vs simulation", what=WHAT)
-    text += core.more_seeds_section(GRID, max(dims), args.seeds, steps) + core.bias_section(rows)
+    rows, text = done
+    text += core.more_seeds_section(GRID, max(args.dims), args.seeds, 100) + core.bias_section(rows)
     OUT.write_text(text)
     print(text)
 

@@ -20,7 +20,6 @@ with D (the fitted exponent p of rms ~ D^p is negative).
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from pathlib import Path
@@ -75,27 +74,12 @@ def trend_section(rows: list[dict]) -> str:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dims", type=int, nargs="*", default=[1000, 2000, 4000])
-    ap.add_argument("--worker", action="store_true", help="only fill the simulation cache, walking the grid in reverse")
-    ap.add_argument("--seeds", type=int, default=16)
-    ap.add_argument("--report", action="store_true")
-    args = ap.parse_args(argv)
-    dims = tuple(sorted(args.dims))
-    if args.worker:
-        for dim in dims:
-            for c in reversed(GRID):
-                core.cached_simulation(c, dim, args.seeds, STEPS)
+    args = core.grid_arguments(__doc__, [1000, 2000, 4000], 16).parse_args(argv)
+    done = core.run_grid(GRID, args, STEPS, OUT, title=TITLE, what=WHAT, criteria=CRITERIA)
+    if done is None:
         return
-    kw = dict(grid=GRID, title=TITLE, what=WHAT, criteria=CRITERIA)
-    if args.report:
-        rows = core.cached_rows(GRID, dims, args.seeds, STEPS)
-    else:
-        rows = []
-        for dim in dims:  # the report after each D, so a long run shows progress
-            rows += core.evaluate(GRID, [dim], args.seeds, STEPS)
-            core.report(rows, dims, args.seeds, STEPS, OUT, False, **kw)
-    text = core.report(rows, dims, args.seeds, STEPS, OUT, False, **kw) + trend_section(rows) + core.bias_section(rows)
+    rows, text = done
+    text += trend_section(rows) + core.bias_section(rows)
     OUT.write_text(text)
     print(text)
 

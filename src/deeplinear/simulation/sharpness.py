@@ -43,20 +43,24 @@ def initial_sharpness(config: Config, dim: int, seeds: int = 2, iters: int = 100
     >= 2 mean lazy GD at this eta is unstable along the top mode."""
     arch = arch_of(config)
     width = max(1, round(config.nu * dim))
-    g2 = config.gamma0_effective**2  # the model's gamma0 (NTK: gamma / sqrt(nu); nu is finite here)
-    out = []
-    for seed in range(seeds):
-        params, _, x, _, eig = initial_state(config, dim, seed)
-        if config.online:
-            x = sample_inputs(jax.random.PRNGKey(10_000 + seed), max(1, round(config.batch * dim)), jnp.asarray(eig))
+    scale = config.gamma0_effective**2 * width / dim  # M = gamma0^2 N J J^T / D (nu is finite here)
+
+    @jax.jit  # one compilation for every seed: params and data are arguments, not constants
+    def top(params, x, key):
         beta_of = lambda p: predictor(p, arch)  # noqa: E731
         _, vjp = jax.vjp(beta_of, params)
 
         def apply(u):
             (jt_u,) = vjp(u)
-            m_u = g2 * width / dim * jax.jvp(beta_of, (params,), (jt_u,))[1]
+            m_u = scale * jax.jvp(beta_of, (params,), (jt_u,))[1]
             return x.T @ (x @ m_u) / x.shape[0]  # Sigma_hat M u
 
-        lam = jax.jit(lambda k: _top_eigenvalue(apply, dim, k, iters))(jax.random.PRNGKey(seed))
-        out.append(config.eta * float(lam))
+        return _top_eigenvalue(apply, dim, key, iters)
+
+    out = []
+    for seed in range(seeds):
+        params, _, x, _, eig = initial_state(config, dim, seed)
+        if config.online:
+            x = sample_inputs(jax.random.PRNGKey(10_000 + seed), max(1, round(config.batch * dim)), jnp.asarray(eig))
+        out.append(config.eta * float(top(params, x, jax.random.PRNGKey(seed))))
     return np.array(out)
