@@ -81,3 +81,22 @@ def test_fit_exponent_is_exact_on_a_power_law_and_refuses_bad_windows():
     assert p == pytest.approx(0.7, abs=1e-12) and rms < 1e-12
     loss[50] = np.nan  # a diverged curve has no exponent
     assert np.isnan(fit_exponent(t, loss, 10, 100)[0])
+
+
+@pytest.mark.slow
+def test_points_computed_in_worker_processes_equal_those_computed_here(tmp_path):
+    """run_power_law(workers=2) sends every missing point (theory and simulation) to spawned processes
+    (sweep.map_units); the assembled numbers equal a serial run's."""
+    import dataclasses
+
+    from deeplinear.experiments.power_law import QUICK, run_power_law
+
+    tiny = dataclasses.replace(QUICK, gamma0s=(1.0,), depths=(1, 2), batches=(1.0,), alphas=(), sources=(0.5,),
+                               steps=20, dim=64, bins=8, long_steps=200, long_dim=1000)
+    calls = []
+    serial = run_power_law(tiny, tmp_path / "serial")
+    parallel = run_power_law(tiny, tmp_path / "parallel", workers=2, progress=lambda d, n: calls.append((d, n)))
+    assert calls[-1][0] == calls[-1][1]  # the progress count reaches the total
+    for var in ("test_loss", "train_loss", "exponent", "lazy_limit_exponent"):
+        np.testing.assert_allclose(parallel[var].values, serial[var].values, rtol=1e-12, err_msg=var)
+    assert len(list((tmp_path / "parallel" / "points").glob("*.nc"))) == 2 * 2 + 2  # 2 cells x 2 engines + 2 lazy

@@ -2,9 +2,12 @@
 
     python validation/more_seeds.py L2_a0.5_n2_g1_e0.03 2000 --extra 32
     python validation/more_seeds.py online_L1_b4_n1_g1_e0.1 2000      # any config of core.py or online.py
+    python validation/more_seeds.py pl2s1.5_L2_a2_n1_g0.3_e0.1 4000 --extra 48   # or of powerlaw.py
 
-Simulates seeds 32..32+extra-1 (the 32 of validation/core.py are seeds 0..31), caches them in
-validation/_cache/ as {name}_T100_D{D}_S32+{extra}.npz, and prints the core metrics over all seeds.
+Each grid has its own T and seed count S (core.py, online.py: T = 100, S = 32; powerlaw.py: T = 500,
+S = 16). Simulates seeds S..S+extra-1 (the grid's own are seeds 0..S-1), caches them in
+validation/_cache/ as {name}_T{T}_D{D}_S{S}+{extra}.npz, and prints the metrics over all seeds; the
+grid's report pools them in its "more seeds" section.
 """
 
 from __future__ import annotations
@@ -19,17 +22,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import core  # noqa: E402
 import online  # noqa: E402
+import powerlaw  # noqa: E402
 from deeplinear.simulation import simulate  # noqa: E402
 
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("config", help="a name from the GRID of validation/core.py or validation/online.py")
+    ap.add_argument("config", help="a name from the GRID of validation/core.py, online.py or powerlaw.py")
     ap.add_argument("dim", type=int)
     ap.add_argument("--extra", type=int, default=32)
     args = ap.parse_args(argv)
-    (cfg,) = [c for c in core.GRID + online.GRID if core.name(c) == args.config]
-    steps, seeds = 100, 32
+    grids = [(core.GRID, 100, 32), (online.GRID, 100, 32), (powerlaw.GRID, powerlaw.STEPS, powerlaw.SEEDS)]
+    found = [(c, steps, seeds) for grid, steps, seeds in grids for c in grid if core.name(c) == args.config]
+    if not found:
+        ap.error(f"config: {args.config!r} is in none of the grids (see the names in the reports)")
+    ((cfg, steps, seeds),) = found
     base = core.cached_simulation(cfg, args.dim, seeds, steps)
     path = core.CACHE / f"{args.config}_T{steps}_D{args.dim}_S{seeds}+{args.extra}.npz"
     if not path.exists():
@@ -41,8 +48,8 @@ def main(argv=None) -> dict:
     for k in ("train", "test"):
         curves = np.concatenate([base[k], more[k]])
         div = np.concatenate([base["diverged_step"], more["diverged_step"]])
-        out[k] = {"seeds 0-31": core.metrics(th[k], base[k], base["diverged_step"]),
-                  f"seeds 32-{31 + args.extra}": core.metrics(th[k], more[k], more["diverged_step"]),
+        out[k] = {f"seeds 0-{seeds - 1}": core.metrics(th[k], base[k], base["diverged_step"]),
+                  f"seeds {seeds}-{seeds + args.extra - 1}": core.metrics(th[k], more[k], more["diverged_step"]),
                   "all": core.metrics(th[k], curves, div)}
     for k, v in out.items():
         for part, m in v.items():

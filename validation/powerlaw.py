@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import core  # noqa: E402  (validation/core.py: caching, metrics, report)
 
 INF = math.inf
-STEPS, DEPTH, ETA, BINS = 500, 2, 0.1, 32
+STEPS, SEEDS, DEPTH, ETA, BINS = 500, 16, 2, 0.1, 32
 CRITERIA = {"rms": 0.03}
 OUT = core.HERE / "powerlaw.md"
 TITLE = "# Power-law data: DMFT vs simulation"
@@ -74,12 +74,13 @@ def trend_section(rows: list[dict]) -> str:
 
 
 def main(argv=None) -> None:
-    args = core.grid_arguments(__doc__, [1000, 2000, 4000], 16).parse_args(argv)
+    args = core.grid_arguments(__doc__, [1000, 2000, 4000], SEEDS).parse_args(argv)
     done = core.run_grid(GRID, args, STEPS, OUT, title=TITLE, what=WHAT, criteria=CRITERIA)
     if done is None:
         return
     rows, text = done
-    text += trend_section(rows) + core.bias_section(rows)
+    text += (trend_section(rows) + core.more_seeds_section(GRID, max(args.dims), args.seeds, STEPS, CRITERIA)
+             + core.bias_section(rows))
     OUT.write_text(text)
     print(text)
 

@@ -11,6 +11,7 @@ Bad input: a message on stderr naming the field and the allowed range, exit code
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from contextlib import contextmanager
@@ -374,6 +375,10 @@ def _power_law_table(ds) -> Table:
 def power_law(
     out: Path = typer.Option(Path("results/power_law"), "--out", help="output folder (resumable: OUT/points)"),
     quick: bool = typer.Option(False, "--quick", help="CI-sized version (about a minute)"),
+    scheduler: Optional[str] = _SCHEDULER,
+    workers: Optional[int] = typer.Option(
+        None, "--workers", min=1, help="local processes, theory and simulation points alike (default: 1 with --quick, else one per CPU)"
+    ),
 ) -> None:
     """Test loss vs t on power-law data (a = 1.5, s = 0.5 and 1.5), gamma0 lazy to rich, depth 1-3, online
     b = 1, 4 and full batch: fitted late-time exponents against t^-s and t^-2s/(1+s); and T = 10^4 from the
@@ -382,7 +387,8 @@ def power_law(
 
     _out_dir(out)
     with progress_bar("power-law points") as update:
-        ds = run_power_law(QUICK if quick else DEFAULT, out, progress=update)
+        local = workers or (1 if quick else os.cpu_count() or 1)
+        ds = run_power_law(QUICK if quick else DEFAULT, out, progress=update, scheduler=scheduler, workers=local)
     err_console.print(_power_law_table(ds))
     err_console.print(f"wrote {out}/power_law.nc, summary.json, exponents.png, curves_L*.png, long_horizon.png", highlight=False)
 

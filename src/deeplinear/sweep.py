@@ -41,7 +41,7 @@ from .config import Config, ConfigError, Isotropic, parse_config, resolve
 from .results import load
 from .sweep_spec import SweepSpec, grid_points, parse_sweep
 
-__all__ = ["run_sweep", "work_units", "point_key", "assemble", "VMAPPED_FIELDS"]
+__all__ = ["run_sweep", "work_units", "map_units", "point_key", "assemble", "VMAPPED_FIELDS"]
 
 Engine = Literal["theory", "simulation"]
 #: config fields that theory.solve_batch takes as traced (vmapped) values
@@ -85,13 +85,14 @@ def work_units(configs: list[Config], engine: Engine, chunk: int) -> list[list[i
     return [idx[k : k + chunk] for idx in groups.values() for k in range(0, len(idx), chunk)]
 
 
-def compute_unit(engine: Engine, configs: list[dict[str, Any]]) -> list[xr.Dataset]:
-    """The engine's Datasets for one unit (a top-level function: it runs in worker processes)."""
+def compute_unit(engine: Engine, configs: list[dict[str, Any]], bins: int | None = None) -> list[xr.Dataset]:
+    """The engine's Datasets for one unit (a top-level function: it runs in worker processes);
+    ``bins``: the theory's input-space types (None: the solver's default)."""
     cfgs = [parse_config(c) for c in configs]
     if engine == "theory":
         from .theory import solve_batch
 
-        return solve_batch(cfgs)
+        return solve_batch(cfgs) if bins is None else solve_batch(cfgs, bins=bins)
     from .simulation import simulate
 
     return [simulate(c) for c in cfgs]
@@ -115,10 +116,10 @@ def _check_engine(spec: SweepSpec, configs: list[Config], engine: Engine) -> Non
             check_supported(c)  # NotImplementedError naming the field, before anything runs
 
 
-def _executor_map(units, engine, workers):
-    """Local simulations: (unit, datasets) as units finish, across spawned processes."""
+def _executor_map(units, engine, workers, bins):
+    """(unit, datasets) as units finish, across spawned local processes."""
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(compute_unit, engine, cfgs): u for u, cfgs in units}
+        futures = {pool.submit(compute_unit, engine, cfgs, bins): u for u, cfgs in units}
         try:
             for fut in as_completed(futures):
                 yield futures[fut], fut.result()
@@ -127,13 +128,13 @@ def _executor_map(units, engine, workers):
                 fut.cancel()
 
 
-def _dask_map(units, engine, scheduler):
+def _dask_map(units, engine, scheduler, bins):
     """(unit, datasets) as units finish on a dask.distributed cluster; points are written here."""
     from distributed import Client, as_completed as dask_completed
 
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
     try:
-        futures = {client.submit(compute_unit, engine, cfgs, pure=False): u for u, cfgs in units}
+        futures = {client.submit(compute_unit, engine, cfgs, bins, pure=False): u for u, cfgs in units}
         try:
             for fut in dask_completed(list(futures)):
                 yield futures[fut], fut.result()
@@ -144,9 +145,20 @@ def _dask_map(units, engine, scheduler):
             client.close()
 
 
-def _serial_map(units, engine):
+def _serial_map(units, engine, bins):
     for u, cfgs in units:
-        yield u, compute_unit(engine, cfgs)
+        yield u, compute_unit(engine, cfgs, bins)
+
+
+def map_units(units, engine: Engine, scheduler: Any = None, workers: int = 1, bins: int | None = None):
+    """``(unit, datasets)`` for each ``(unit, config dicts)`` in ``units``, as they finish: on the
+    ``dask.distributed`` cluster at ``scheduler`` (an address or ``Client``), else across ``workers``
+    spawned local processes, else (``workers=1``) here."""
+    if scheduler is not None:
+        return _dask_map(units, engine, scheduler, bins)
+    if workers > 1 and len(units) > 1:
+        return _executor_map(units, engine, min(workers, len(units)), bins)
+    return _serial_map(units, engine, bins)
 
 
 def run_sweep(
@@ -178,13 +190,9 @@ def run_sweep(
         progress(done, len(configs))
     if todo:
         units = [(u, [c.model_dump() for c in (configs[i] for i in u)]) for u in todo]
-        if scheduler is not None:
-            results = _dask_map(units, engine, scheduler)
-        elif engine == "simulation" and (workers or os.cpu_count() or 1) > 1 and len(units) > 1:
-            results = _executor_map(units, engine, min(workers or os.cpu_count() or 1, len(units)))
-        else:
-            results = _serial_map(units, engine)
-        for unit, datasets in results:
+        # local theory units run in this process: each is one vmapped solve_batch call, multi-threaded by XLA
+        local = (workers or os.cpu_count() or 1) if engine == "simulation" else 1
+        for unit, datasets in map_units(units, engine, scheduler, local):
             for i, ds in zip(unit, datasets):
                 _write_point(ds, paths[i])
             done += len(unit)

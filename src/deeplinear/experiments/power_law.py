@@ -57,7 +57,7 @@ from ..config import Config, parse_config, resolve
 from ..data import spectrum
 from ..plotting import save_figure
 from ..results import json_safe, load
-from ..sweep import _write_point, point_key
+from ..sweep import _write_point, map_units, point_key
 
 __all__ = [
     "PowerLawExperiment",
@@ -179,32 +179,38 @@ def fit_exponent(t, loss, lo: float, hi: float) -> tuple[float, float]:
 
 
 # ---- running, with one cached file per point --------------------------------------------------
-def _point(out: Path, cfg: Config, engine: str, exp: PowerLawExperiment) -> xr.Dataset:
-    """The engine's Dataset of one point, from OUT/points if it was computed before."""
+def _point_path(out: Path, cfg: Config, engine: str, exp: PowerLawExperiment) -> Path:
     tag = f"theory_bins{exp.bins}" if engine == "theory" else "simulation"
-    path = out / "points" / f"{tag}_{point_key(cfg, engine)}.nc"
-    if path.exists():
-        return load(path)
-    if engine == "theory":
-        from ..theory import solve
+    return out / "points" / f"{tag}_{point_key(cfg, engine)}.nc"
 
-        ds = solve(cfg, bins=exp.bins)
-    else:
-        from ..simulation import simulate
 
-        ds = simulate(cfg, dim=exp.dim, seeds=exp.seeds)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _write_point(ds, path)
-    return ds
+def _compute_missing(points, exp: PowerLawExperiment, scheduler, workers: int, tick) -> None:
+    """Compute the (path, config, engine) points whose file is missing, slowest first (theory, deepest),
+    on ``scheduler`` / ``workers`` processes (sweep.map_units); each is written as soon as it is done."""
+    todo = [(path, cfg, engine) for path, cfg, engine in points if not path.exists()]
+    for _ in range(len(points) - len(todo)):
+        tick()
+    todo.sort(key=lambda p: (p[2] != "theory", -p[1].depth))
+    for engine in ("theory", "simulation"):
+        units = [((path,), [cfg.model_dump()]) for path, cfg, e in todo if e == engine]
+        for (path,), (ds,) in map_units(units, engine, scheduler, workers, bins=exp.bins):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _write_point(ds, path)
+            tick()
 
 
 def run_power_law(
     exp: PowerLawExperiment = DEFAULT,
     out: str | Path = "results/power_law",
     progress: Callable[[int, int], None] | None = None,
+    scheduler: Any = None,
+    workers: int = 1,
 ) -> xr.Dataset:
-    """Run (or resume) every point; write ``power_law.nc``, ``summary.json``, ``exponents.png`` and
-    one ``curves_L{depth}.png`` per depth into ``out``. Returns the Dataset."""
+    """Run (or resume) every point; write ``power_law.nc``, ``summary.json``, ``exponents.png``,
+    ``long_horizon.png`` and one ``curves_L{depth}.png`` per depth into ``out``. Returns the Dataset.
+
+    The missing points are computed on the ``dask.distributed`` cluster at ``scheduler``, else across
+    ``workers`` local processes (each point is one process: theory and simulation alike)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -230,24 +236,26 @@ def run_power_law(
 
     if progress:
         progress(0, total)
-    for i, s in enumerate(exp.sources):
-        for k, depth in enumerate(exp.depths):
-            ds = _point(out, lazy_limit_config(exp, s, depth), "theory", exp)
-            lazy_th[i, k] = ds["test_loss_mean"].values
-            lazy_cf[i, k] = lazy_population_loss(exp.a, s, exp.dim, exp.eta, depth, steps)
-            tick()
-            for j, (_, regime) in enumerate(regimes):
-                for g, gamma0 in enumerate(exp.gamma0s):
-                    cfg = point_config(exp, s, depth, regime, gamma0)
-                    for e, engine in enumerate(engines):
-                        ds = _point(out, cfg, engine, exp)
-                        idx = (e, i, j, k, g)
-                        curves["test_loss"][idx] = ds["test_loss_mean"].values
-                        curves["train_loss"][idx] = ds["train_loss_mean"].values
-                        if engine == "simulation":
-                            curves["test_loss_sem"][idx] = ds["test_loss_sem"].values
-                        diverged[idx] = int(np.sum(np.atleast_1d(ds["diverged_step"].values) >= 0))
-                        tick()
+    cells = [(i, k, j, g, point_config(exp, s, depth, regime, gamma0))
+             for i, s in enumerate(exp.sources) for k, depth in enumerate(exp.depths)
+             for j, (_, regime) in enumerate(regimes) for g, gamma0 in enumerate(exp.gamma0s)]
+    lazy_cfgs = {(i, k): lazy_limit_config(exp, s, depth) for i, s in enumerate(exp.sources) for k, depth in enumerate(exp.depths)}
+    points = [(_point_path(out, c, "theory", exp), c, "theory") for c in lazy_cfgs.values()]
+    points += [(_point_path(out, c, engine, exp), c, engine) for *_, c in cells for engine in engines]
+    _compute_missing(points, exp, scheduler, workers, tick)
+
+    for (i, k), cfg in lazy_cfgs.items():
+        lazy_th[i, k] = load(_point_path(out, cfg, "theory", exp))["test_loss_mean"].values
+        lazy_cf[i, k] = lazy_population_loss(exp.a, exp.sources[i], exp.dim, exp.eta, exp.depths[k], steps)
+    for i, k, j, g, cfg in cells:
+        for e, engine in enumerate(engines):
+            ds = load(_point_path(out, cfg, engine, exp))
+            idx = (e, i, j, k, g)
+            curves["test_loss"][idx] = ds["test_loss_mean"].values
+            curves["train_loss"][idx] = ds["train_loss_mean"].values
+            if engine == "simulation":
+                curves["test_loss_sem"][idx] = ds["test_loss_sem"].values
+            diverged[idx] = int(np.sum(np.atleast_1d(ds["diverged_step"].values) >= 0))
 
     from ..theory import solve_population  # seconds per curve: not cached
 
