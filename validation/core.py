@@ -19,6 +19,7 @@ import argparse
 import hashlib
 import json
 import math
+import re
 import sys
 import time
 from pathlib import Path
@@ -26,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from deeplinear.config import parse_config
-from deeplinear.simulation import simulate
+from deeplinear.simulation import initial_sharpness, simulate
 import deeplinear.theory as theory_pkg
 from deeplinear.theory import solve
 
@@ -324,8 +325,8 @@ def main(argv=None) -> None:
         for dim in dims:  # rewrite the report after each D so a long run shows progress
             rows += evaluate(grid, [dim], seeds, steps)
             report(rows, dims, seeds, steps, out, args.quick)
-    text = report(rows, dims, seeds, steps, out, args.quick) + more_seeds_section(grid, max(dims), seeds, steps)
-    text += bias_section(rows)
+    text = report(rows, dims, seeds, steps, out, args.quick) + more_seeds_section(grid, [max(dims)], seeds, steps)
+    text += bias_section(rows) + sharpness_section(grid, steps, out.with_name(out.stem + "_sharpness.json"))
     out.write_text(text)
     print(text)
 
@@ -388,32 +389,79 @@ def bias_section(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def more_seeds_section(grid, dim: int, seeds: int, steps: int, criteria: dict | None = None) -> str:
-    """Rows re-measured with extra seeds (validation/more_seeds.py), all seeds pooled; pass = ``criteria``
-    (default PASS)."""
+SHARPNESS_DIM = 1000
+
+
+def sharpness_section(grid, steps: int, path: Path) -> str:
+    """Is every eta below the stability edge of the actual finite-width net? eta lambda_max of the initial
+    tangent kernel on the training data (``simulation.initial_sharpness``, D = SHARPNESS_DIM, 2 seeds;
+    lazy GD is unstable along the top mode when >= 2), measured per full-batch config, cached in ``path``."""
+    cache = json.loads(path.read_text()) if path.exists() else {}
+    lines = []
+    for c in grid:
+        cfg = config_of(c, steps, SHARPNESS_DIM)
+        if cfg.online:
+            continue  # the full-batch edge; an online step sees a fresh batch
+        if name(c) not in cache:
+            cache[name(c)] = [float(v) for v in initial_sharpness(cfg, SHARPNESS_DIM, seeds=2)]
+            path.write_text(json.dumps(cache, indent=1, sort_keys=True))
+        lines.append(f"| {name(c)} | {max(cache[name(c)]):.2f} |")
+    if not lines:
+        return ""
+    worst = max(max(cache[name(c)]) for c in grid if name(c) in cache)
+    head = ["", f"## Measured stability edge (`simulation.initial_sharpness`, D = {SHARPNESS_DIM}, larger of 2 seeds)", "",
+            "The eta of each configuration against the edge of the actual finite-width net: eta lambda_max of the "
+            "initial tangent kernel on the training data (>= 2: lazy GD is unstable along the top mode, and a "
+            "finite-size catapult parts simulation from theory; docs/theory.md Sec. 11.3). "
+            f"Largest value here: {worst:.2f}.", "", "| config | eta lambda_max |", "|---|---|"]
+    return "\n".join(head + lines) + "\n"
+
+
+def extra_seed_batches(cfg: tuple, dim: int, steps: int) -> list[tuple[int, int, Path]]:
+    """The extra-seed files of one (config, D) (validation/more_seeds.py), as (first seed, count, path)
+    in seed order: ``{name}_T{steps}_D{dim}_S{first}+{count}.npz`` holds seeds first..first+count-1."""
+    pattern = re.compile(rf"{re.escape(name(cfg))}_T{steps}_D{dim}_S(\d+)\+(\d+)\.npz")
+    found = (pattern.fullmatch(p.name) for p in CACHE.glob(f"{name(cfg)}_T{steps}_D{dim}_S*+*.npz"))
+    return sorted((int(m[1]), int(m[2]), CACHE / m[0]) for m in found if m)
+
+
+def pooled_simulation(cfg: tuple, dim: int, seeds: int, steps: int) -> dict:
+    """The grid's ``seeds`` seeds and every extra-seed batch of (config, D), concatenated over seeds."""
+    parts = [cached_simulation(cfg, dim, seeds, steps)] + [dict(np.load(p)) for *_, p in extra_seed_batches(cfg, dim, steps)]
+    return {k: np.concatenate([q[k] for q in parts]) for k in ("train", "test", "diverged_step")}
+
+
+def extra_seed_dims(cfg: tuple, steps: int) -> list[int]:
+    """Every D at which (config) has extra-seed files."""
+    pattern = re.compile(rf"{re.escape(name(cfg))}_T{steps}_D(\d+)_S\d+\+\d+\.npz")
+    return sorted({int(m[1]) for m in (pattern.fullmatch(p.name) for p in CACHE.glob(f"{name(cfg)}_T{steps}_D*")) if m})
+
+
+def more_seeds_section(grid, dims, seeds: int, steps: int, criteria: dict | None = None) -> str:
+    """Rows re-measured with extra seeds (validation/more_seeds.py), all seeds pooled, at each D of ``dims``
+    (None: every D that has extra seeds); pass = ``criteria`` (default PASS)."""
     criteria = PASS if criteria is None else criteria
     lines = []
     for c in grid:
-        for path in sorted(CACHE.glob(f"{name(c)}_T{steps}_D{dim}_S{seeds}+*.npz")):
-            base, more = cached_simulation(c, dim, seeds, steps), np.load(path)
-            th = cached_theory(c, steps, dim)
+        for dim in extra_seed_dims(c, steps) if dims is None else [d for d in dims if extra_seed_batches(c, d, steps)]:
+            sim, th = pooled_simulation(c, dim, seeds, steps), cached_theory(c, steps, dim)
             cells, ok = [], True
             for k in ("train", "test"):
-                curves = np.concatenate([base[k], more[k]])
-                div = np.concatenate([base["diverged_step"], more["diverged_step"]])
-                m = metrics(th[k], curves, div)
-                cells += [f"{m['rms']:.4f}", f"{m['max']:.4f}", f"{m['z']:.1f}"]
+                m = metrics(th[k], sim[k], sim["diverged_step"])
+                cells += [f"{m['rms']:.4f}", f"{m['max']:.4f}", f"{m['z']:.1f}", f"{m['bias']:+.4f} ({m['bias'] / m['bias_sem']:+.1f})"]
                 ok &= all(m[q] < v for q, v in criteria.items())
             cells.append("PASS" if ok else "FAIL")
-            lines.append(f"| {name(c)} | {dim} | {curves.shape[0]} | " + " | ".join(cells) + " |")
+            lines.append(f"| {name(c)} | {dim} | {sim['test'].shape[0]} | " + " | ".join(cells) + " |")
     if not lines:
         return ""
     head = [
         "",
-        f"## Rows re-measured with more seeds (`python validation/more_seeds.py NAME {dim}`), all seeds pooled",
+        "## Rows re-measured with more seeds (`python validation/more_seeds.py NAME D --extra N`), all seeds pooled",
         "",
-        "| config | D | seeds | rms train | max train | max z train | rms test | max test | max z test | criteria |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "bias: the signed mean relative error over the window, in brackets bias / its standard error over seeds.",
+        "",
+        "| config | D | seeds | rms train | max train | max z train | bias train | rms test | max test | max z test | bias test | criteria |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     return "\n".join(head + lines) + "\n"
 

@@ -5,9 +5,10 @@
     python validation/more_seeds.py pl2s1.5_L2_a2_n1_g0.3_e0.1 4000 --extra 48   # or of powerlaw.py
 
 Each grid has its own T and seed count S (core.py, online.py: T = 100, S = 32; powerlaw.py: T = 500,
-S = 16). Simulates seeds S..S+extra-1 (the grid's own are seeds 0..S-1), caches them in
-validation/_cache/ as {name}_T{T}_D{D}_S{S}+{extra}.npz, and prints the metrics over all seeds; the
-grid's report pools them in its "more seeds" section.
+S = 16). Makes sure seeds S..S+extra-1 exist (the grid's own are seeds 0..S-1): simulates only those
+not cached before, as validation/_cache/{name}_T{T}_D{D}_S{first}+{count}.npz (so a larger --extra
+later adds a batch), and prints the metrics per batch and over all seeds; the grid's report pools them
+in its "more seeds" section.
 """
 
 from __future__ import annotations
@@ -37,23 +38,26 @@ def main(argv=None) -> dict:
     if not found:
         ap.error(f"config: {args.config!r} is in none of the grids (see the names in the reports)")
     ((cfg, steps, seeds),) = found
-    base = core.cached_simulation(cfg, args.dim, seeds, steps)
-    path = core.CACHE / f"{args.config}_T{steps}_D{args.dim}_S{seeds}+{args.extra}.npz"
-    if not path.exists():
-        ds = simulate(core.config_of(cfg, steps), dim=args.dim, seeds=args.extra, first_seed=seeds)
-        np.savez(path, train=ds["train_loss"].values, test=ds["test_loss"].values, diverged_step=ds["diverged_step"].values)
-    more = np.load(path)
+    batches = core.extra_seed_batches(cfg, args.dim, steps)
+    covered = seeds
+    for first, count, _ in batches:
+        if first != covered:
+            sys.exit(f"{core.CACHE}: the extra-seed files of {args.config} at D = {args.dim} are not contiguous")
+        covered += count
+    if covered < seeds + args.extra:  # only the seeds not simulated before: a rerun computes nothing
+        count = seeds + args.extra - covered
+        ds = simulate(core.config_of(cfg, steps, args.dim), dim=args.dim, seeds=count, first_seed=covered)
+        tmp = core.CACHE / f"{args.config}_T{steps}_D{args.dim}_S{covered}+{count}.tmp.npz"
+        np.savez(tmp, train=ds["train_loss"].values, test=ds["test_loss"].values, diverged_step=ds["diverged_step"].values)
+        tmp.replace(tmp.with_name(tmp.name.replace(".tmp.npz", ".npz")))
     th = core.cached_theory(cfg, steps, args.dim)
-    out = {}
-    for k in ("train", "test"):
-        curves = np.concatenate([base[k], more[k]])
-        div = np.concatenate([base["diverged_step"], more["diverged_step"]])
-        out[k] = {f"seeds 0-{seeds - 1}": core.metrics(th[k], base[k], base["diverged_step"]),
-                  f"seeds {seeds}-{seeds + args.extra - 1}": core.metrics(th[k], more[k], more["diverged_step"]),
-                  "all": core.metrics(th[k], curves, div)}
+    parts = {f"seeds 0-{seeds - 1}": core.cached_simulation(cfg, args.dim, seeds, steps)}
+    parts |= {f"seeds {a}-{a + n - 1}": dict(np.load(p)) for a, n, p in core.extra_seed_batches(cfg, args.dim, steps)}
+    parts["all"] = core.pooled_simulation(cfg, args.dim, seeds, steps)
+    out = {k: {part: core.metrics(th[k], sim[k], sim["diverged_step"]) for part, sim in parts.items()} for k in ("train", "test")}
     for k, v in out.items():
         for part, m in v.items():
-            print(f"{args.config} D={args.dim} {k:5s} {part:12s} rms {m['rms']:.4f} max {m['max']:.4f} z {m['z']:.1f} ({m['seeds']} seeds)")
+            print(f"{args.config} D={args.dim} {k:5s} {part:14s} rms {m['rms']:.4f} max {m['max']:.4f} z {m['z']:.1f} ({m['seeds']} seeds)")
     return out
 
 

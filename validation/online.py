@@ -43,7 +43,7 @@ def main(argv=None) -> None:
     if done is None:
         return
     rows, text = done
-    text += core.more_seeds_section(GRID, max(args.dims), args.seeds, 100) + core.bias_section(rows)
+    text += core.more_seeds_section(GRID, [max(args.dims)], args.seeds, 100) + core.bias_section(rows)
     OUT.write_text(text)
     print(text)
 

@@ -79,7 +79,7 @@ def main(argv=None) -> None:
     if done is None:
         return
     rows, text = done
-    text += (trend_section(rows) + core.more_seeds_section(GRID, max(args.dims), args.seeds, STEPS, CRITERIA)
+    text += (trend_section(rows) + core.more_seeds_section(GRID, None, args.seeds, STEPS, CRITERIA)
              + core.bias_section(rows))
     OUT.write_text(text)
     print(text)
