@@ -52,13 +52,30 @@ def exponent_table(ds) -> list[str]:
     return lines
 
 
+#: fit rms (of log loss about the fitted line) above which a curve is not a power law over the window
+SPIKY = 0.1
+
+
 def findings(ds) -> tuple[list[str], dict]:
-    """The statements the report makes, each computed here (theory exponents unless said)."""
-    p = ds["exponent"].sel(engine="theory")
-    ps = ds["exponent"].sel(engine="simulation")
+    """The statements the report makes, each computed here (theory exponents unless said), over the
+    curves that are power laws over the fit window (theory fit rms <= SPIKY); the others are listed."""
+    clean = ds["fit_rms"].sel(engine="theory") <= SPIKY
+    p = ds["exponent"].sel(engine="theory").where(clean)
+    ps = ds["exponent"].sel(engine="simulation").where(clean)
     gammas = ds["gamma0"].values
     facts: dict = {}
     out = []
+
+    bad = [(float(s), str(r), int(d), float(g)) for s in ds["s"].values for r in ds["regime"].values
+           for d in ds["depth"].values for g in gammas if not bool(clean.sel(s=s, regime=r, depth=d, gamma0=g))]
+    facts["not_power_laws"] = bad
+    out.append(
+        f"- **Loss spikes.** {len(bad)} of {clean.size} theory curves are not power laws over the window (fit rms of "
+        f"log loss > {SPIKY}): " + "; ".join(f"s = {s:g}, {r}, L = {d}, gamma0 = {g:g}" for s, r, d, g in bad)
+        + ". There the learnt kernel has grown to the edge of stability at eta = 0.1 and the loss spikes "
+        "(curves_L*.png; the simulation spikes too, at seed-dependent times). They are left out of every "
+        "statement below."
+    )
 
     diff = np.abs(p - ps).values
     facts["theory_vs_sim_abs_diff"] = {"median": float(np.nanmedian(diff)), "max": float(np.nanmax(diff))}
@@ -67,12 +84,12 @@ def findings(ds) -> tuple[list[str], dict]:
     # theory vs simulation loss: the rms relative difference of the mean curves over the fit window
     lo, hi = json.loads(ds.attrs["fit_window"])
     win = (ds["step"] >= lo) & (ds["step"] <= hi)
-    rel = (ds["test_loss"].sel(engine="simulation") / ds["test_loss"].sel(engine="theory") - 1).where(win)
-    rms = np.sqrt((rel**2).mean("step")).values
+    rel = (ds["test_loss"].sel(engine="simulation") / ds["test_loss"].sel(engine="theory") - 1).where(win & clean)
+    rms = np.sqrt((rel**2).mean("step")).where(clean).values
     facts["loss_rms_rel_diff"] = {"median": float(np.nanmedian(rms)), "max": float(np.nanmax(rms))}
     out.append(
         f"- **Theory vs simulation.** |p_theory - p_sim| has median {facts['theory_vs_sim_abs_diff']['median']:.3f} "
-        f"and max {facts['theory_vs_sim_abs_diff']['max']:.3f} over the {diff.size} points (the max at "
+        f"and max {facts['theory_vs_sim_abs_diff']['max']:.3f} over the {int(np.isfinite(diff).sum())} points (the max at "
         + ", ".join(f"{k} = {v}" for k, v in where.items())
         + f"); the mean test loss of the simulation (D = {json.loads(ds.attrs['settings'])['dim']}, "
         f"{json.loads(ds.attrs['settings'])['seeds']} seeds) differs from the theory by an rms relative "
@@ -88,8 +105,10 @@ def findings(ds) -> tuple[list[str], dict]:
         rich, lazy_ref = 2 * s / (1 + s), float(s)
         lazy_lim = ds["lazy_limit_exponent"].sel(s=s).values
         span = ps_.max("gamma0") - ps_.min("gamma0")
-        mono = bool((ps_.diff("gamma0") >= -1e-3).all())
-        by_g = {f"{g:g}": [float(ps_.sel(gamma0=g).min()), float(ps_.sel(gamma0=g).max())] for g in gammas}
+        steps_up = ps_.diff("gamma0")
+        mono = bool(((steps_up >= -1e-3) | steps_up.isnull()).all())
+        by_g = {f"{g:g}": [float(ps_.sel(gamma0=g).min()), float(ps_.sel(gamma0=g).max())] for g in gammas
+                if bool(ps_.sel(gamma0=g).notnull().any())}
         depth_spread = float((ps_.max("depth") - ps_.min("depth")).max())
         batch_spread = float((ps_.max("regime") - ps_.min("regime")).max())
         facts[f"s={s:g}"] = {"range_by_gamma0": by_g, "monotone_in_gamma0": mono,
@@ -126,6 +145,25 @@ def findings(ds) -> tuple[list[str], dict]:
         out.append(f"- **Long horizon, s = {s:g}** (population recursion, depth 1, nu = inf, b -> inf, T = {T_long}, "
                    f"fit over [{T_long // 10}, {T_long}]): {vals}; references s = {s:g}, 2s/(1+s) = {2 * s / (1 + s):.3f}.")
         facts[f"long_horizon_s={s:g}"] = {f"{g:g}": float(long.sel(s=s, gamma0=g)) for g in gammas}
+    hard, easy = facts.get("s=0.5"), facts.get("s=1.5")
+    lh, le = facts.get("long_horizon_s=0.5", {}), facts.get("long_horizon_s=1.5", {})
+    if hard and easy and lh and le:
+        top_h = max(hard["range_by_gamma0"].values(), key=lambda r: r[1])[1]
+        out += [
+            "",
+            "**Reading.** (1) Hard task: feature learning steepens the loss. At T = "
+            f"{int(hi)} the exponent rises from {hard['range_by_gamma0'][f'{gammas[0]:g}'][0]:.3f} (lazy end, flattened by the "
+            f"initial output) to {top_h:.3f}, i.e. to and past 2s/(1+s) = 0.667; these are finite-horizon, finite-D exponents "
+            f"(the lazy limit itself fits {hard['lazy_limit'][0]:.3f}-{hard['lazy_limit'][1]:.3f}, not 0.5, because D truncates "
+            f"the spectrum). On the long horizon (nu = inf, T = {T_long}) the exponent goes from "
+            f"{lh[f'{gammas[0]:g}']:.3f} (lazy) towards 2s/(1+s) with gamma0 (" + ", ".join(f"{k}: {v:.3f}" for k, v in lh.items())
+            + "; the largest gamma0 spikes). (2) Easy task: the long-horizon exponent stays at s for every gamma0 ("
+            + ", ".join(f"{v:.3f}" for v in le.values()) + "): no acceleration beyond s, as the literature says for s > 1; "
+            "the T = 500, nu = 1 exponents lie below s because the initial output and the bend of the curve dominate that "
+            f"window. (3) Depth moves the exponent at fixed gamma0 by up to {hard['max_spread_over_depth']:.3f} (hard) and "
+            f"{easy['max_spread_over_depth']:.3f} (easy) at this T. "
+            f"(4) Online b = 1, 4 and full batch alpha = 4 give the same exponents to {max(hard['max_spread_over_regime'], easy['max_spread_over_regime']):.3f}.",
+        ]
     return out, facts
 
 

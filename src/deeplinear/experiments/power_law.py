@@ -34,8 +34,10 @@ Cost (theory: T x T arrays, time ~ T^3.4 and linear in bins; docs/theory.md Sec.
 a = 1.5, s in {0.5, 1.5}, L in {1, 2, 3}, online b in {1, 4} and full batch alpha = 4, gamma0 in
 {0.05, 0.3, 1, 3}, eta = 0.1, T = 500, 32 bins, D = 1000, 4 seeds: 72 theory points (plus 6 lazy-limit
 ones) at 25-110 s each and 72 simulations at 5-40 s each on the loaded 2-core machine, about 2 hours
-there (roughly 40 minutes on one free core). Every point is cached under OUT/points, so an interrupted
-run resumes, and a smaller grid with the same T, D, eta and bins reuses the points it shares.
+there (roughly 40 minutes on one free core). ``workers`` > 1 computes the missing points in that many
+local processes, ``scheduler`` on a dask.distributed cluster (``sweep.map_units``). Every point is
+cached under OUT/points, so an interrupted run resumes, and a smaller grid with the same T, D, eta and
+bins reuses the points it shares. What the DEFAULT fits give: validation/power_law_experiment.md.
 QUICK (the test): T = 100, D = 256, two gamma0, L in {1, 2}, online b = 1 and full batch, 2 seeds:
 about a minute.
 """
