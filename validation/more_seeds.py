@@ -2,9 +2,9 @@
 
     python validation/more_seeds.py L2_a0.5_n2_g1_e0.03 2000 --extra 32
     python validation/more_seeds.py online_L1_b4_n1_g1_e0.1 2000      # any config of core.py or online.py
-    python validation/more_seeds.py pl2s1.5_L2_a2_n1_g0.3_e0.1 4000 --extra 48   # or of powerlaw.py
+    python validation/more_seeds.py pl2s1.5_L2_a2_n1_g0.3_e0.1 4000 --extra 48   # or of powerlaw.py, residual.py
 
-Each grid has its own T and seed count S (core.py, online.py: T = 100, S = 32; powerlaw.py: T = 500,
+Each grid has its own T and seed count S (core.py, online.py, residual.py: T = 100, S = 32; powerlaw.py: T = 500,
 S = 16). Makes sure seeds S..S+extra-1 exist (the grid's own are seeds 0..S-1): simulates only those
 not cached before, as validation/_cache/{name}_T{T}_D{D}_S{first}+{count}.npz (so a larger --extra
 later adds a batch), and prints the metrics per batch and over all seeds; the grid's report pools them
@@ -24,16 +24,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import core  # noqa: E402
 import online  # noqa: E402
 import powerlaw  # noqa: E402
+import residual  # noqa: E402
 from deeplinear.simulation import simulate  # noqa: E402
 
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("config", help="a name from the GRID of validation/core.py, online.py or powerlaw.py")
+    ap.add_argument("config", help="a name from the grid of validation/core.py, online.py, residual.py or powerlaw.py")
     ap.add_argument("dim", type=int)
     ap.add_argument("--extra", type=int, default=32)
     args = ap.parse_args(argv)
-    grids = [(core.GRID, 100, 32), (online.GRID, 100, 32), (powerlaw.GRID, powerlaw.STEPS, powerlaw.SEEDS)]
+    grids = [(core.GRID, 100, 32), (online.GRID, 100, 32), (residual.grid(), 100, 32),
+             (powerlaw.GRID, powerlaw.STEPS, powerlaw.SEEDS)]
     found = [(c, steps, seeds) for grid, steps, seeds in grids for c in grid if core.name(c) == args.config]
     if not found:
         ap.error(f"config: {args.config!r} is in none of the grids (see the names in the reports)")

@@ -171,6 +171,7 @@ def main(argv=None) -> None:
         if zs:
             text += (f"\nAt D = {dim}: {len(zs)} configurations, largest |z| {max(zs):.1f}, {sum(z > 3 for z in zs)} with |z| > 3 "
                      "(rows that fail only the rms criterion with small |z| are limited by seed noise, not by the theory).\n")
+    text += core.more_seeds_section(g, [max(dims)], args.seeds, steps)  # rows re-measured by validation/more_seeds.py
     extra = initial_loss_check(g, dims, args.seeds, steps)
     past = past_edge_section(args.depths, args.betas, args.alphas, args.gammas, dims, args.seeds, steps)
     OUT.write_text(text + "\n" + "\n".join(extra) + "\n" + past)
