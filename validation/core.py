@@ -417,12 +417,17 @@ def sharpness_section(grid, steps: int, path: Path) -> str:
     return "\n".join(head + lines) + "\n"
 
 
+def _extra_seed_files(cfg: tuple, steps: int) -> list[tuple[int, int, int, Path]]:
+    """The extra-seed files of (config) (validation/more_seeds.py), as (D, first seed, count, path), sorted:
+    ``{name}_T{steps}_D{D}_S{first}+{count}.npz`` holds seeds first..first+count-1."""
+    pattern = re.compile(rf"{re.escape(name(cfg))}_T{steps}_D(\d+)_S(\d+)\+(\d+)\.npz")
+    found = (pattern.fullmatch(p.name) for p in CACHE.glob(f"{name(cfg)}_T{steps}_D*_S*+*.npz"))
+    return sorted((int(m[1]), int(m[2]), int(m[3]), CACHE / m[0]) for m in found if m)
+
+
 def extra_seed_batches(cfg: tuple, dim: int, steps: int) -> list[tuple[int, int, Path]]:
-    """The extra-seed files of one (config, D) (validation/more_seeds.py), as (first seed, count, path)
-    in seed order: ``{name}_T{steps}_D{dim}_S{first}+{count}.npz`` holds seeds first..first+count-1."""
-    pattern = re.compile(rf"{re.escape(name(cfg))}_T{steps}_D{dim}_S(\d+)\+(\d+)\.npz")
-    found = (pattern.fullmatch(p.name) for p in CACHE.glob(f"{name(cfg)}_T{steps}_D{dim}_S*+*.npz"))
-    return sorted((int(m[1]), int(m[2]), CACHE / m[0]) for m in found if m)
+    """The extra-seed batches of one (config, D) as (first seed, count, path), in seed order."""
+    return [(first, count, path) for d, first, count, path in _extra_seed_files(cfg, steps) if d == dim]
 
 
 def pooled_simulation(cfg: tuple, dim: int, seeds: int, steps: int) -> dict:
@@ -431,19 +436,14 @@ def pooled_simulation(cfg: tuple, dim: int, seeds: int, steps: int) -> dict:
     return {k: np.concatenate([q[k] for q in parts]) for k in ("train", "test", "diverged_step")}
 
 
-def extra_seed_dims(cfg: tuple, steps: int) -> list[int]:
-    """Every D at which (config) has extra-seed files."""
-    pattern = re.compile(rf"{re.escape(name(cfg))}_T{steps}_D(\d+)_S\d+\+\d+\.npz")
-    return sorted({int(m[1]) for m in (pattern.fullmatch(p.name) for p in CACHE.glob(f"{name(cfg)}_T{steps}_D*")) if m})
-
-
 def more_seeds_section(grid, dims, seeds: int, steps: int, criteria: dict | None = None) -> str:
     """Rows re-measured with extra seeds (validation/more_seeds.py), all seeds pooled, at each D of ``dims``
     (None: every D that has extra seeds); pass = ``criteria`` (default PASS)."""
     criteria = PASS if criteria is None else criteria
     lines = []
     for c in grid:
-        for dim in extra_seed_dims(c, steps) if dims is None else [d for d in dims if extra_seed_batches(c, d, steps)]:
+        have = sorted({d for d, *_ in _extra_seed_files(c, steps)})
+        for dim in have if dims is None else [d for d in dims if d in have]:
             sim, th = pooled_simulation(c, dim, seeds, steps), cached_theory(c, steps, dim)
             cells, ok = [], True
             for k in ("train", "test"):

@@ -52,7 +52,7 @@ def eta_for(depth: int, beta_res: float, alpha: float) -> float:
 
 
 SHARPNESS = core.HERE / "residual_sharpness.json"
-SHARPNESS_DIM = 1000
+SHARPNESS_DIM = core.SHARPNESS_DIM  # the D of every measured edge
 
 
 def measured_top(depth: int, beta_res: float, alpha: float) -> float:
